@@ -1,0 +1,49 @@
+"""The ``python -m grader`` command line.
+
+Every sub-command is one module in this package exposing ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``.  They are registered here, in one place,
+and imported only when used, so that ``python -m grader --help`` stays fast and a student's
+environment (which lacks the instructor-only modules) can still run ``check``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> module; the order is the order of --help.
+COMMANDS: dict[str, str] = {
+    "release": "grader.cli.release",
+    "nbfmt": "grader.cli.nbfmt",
+    "corpus": "grader.cli.corpus",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # e.g. instructor-only commands in the student bundle
+            sub.add_parser(name, help=f"(unavailable here: {exc})")
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "_run"):
+        if args.command:
+            parser.error(f"'{args.command}' is not available in this installation")
+        parser.print_help()
+        return 2
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Finding solution and hidden-test text where students could read it.
+
+nbgrader strips solutions and hidden tests; this module does not strip anything (one code
+path strips, never two).  It only *audits*: it lists the secret lines of the instructor's
+notebooks and looks for them in whatever is about to reach students (released notebooks,
+the built site, the student bundle).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from grader import notebooks
+
+BEGIN = re.compile(r"#+\s*BEGIN (SOLUTION|HIDDEN TESTS)")
+END = re.compile(r"#+\s*END (SOLUTION|HIDDEN TESTS)")
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+# Short lines such as ``return h`` or ``pass`` are everywhere; only lines this long or
+# longer identify a solution.
+MIN_SECRET_LENGTH = 20
+
+
+def _squash(line: str) -> str:
+    return " ".join(line.split())
+
+
+def split_lines(source_notebook: Path) -> tuple[set[str], set[str]]:
+    """(secret lines, public lines) of one nbgrader source notebook, whitespace-squashed."""
+    secret, public = set(), set()
+    for cell in notebooks.read(source_notebook).cells:
+        inside = False
+        for raw in cell.source.splitlines():
+            if BEGIN.search(raw):
+                inside = True
+                continue
+            if END.search(raw):
+                inside = False
+                continue
+            (secret if inside else public).add(_squash(raw))
+    return secret, public
+
+
+def secret_lines(source_notebooks: list[Path]) -> set[str]:
+    """Lines that exist only inside solution or hidden-test regions, long enough to matter."""
+    secret, public = set(), set()
+    for path in source_notebooks:
+        s, p = split_lines(path)
+        secret |= s
+        public |= p
+    return {line for line in secret - public
+            if len(line) >= MIN_SECRET_LENGTH and not line.startswith("#")}
+
+
+def find_leaks(text: str, secrets: set[str]) -> list[str]:
+    """Secret lines or nbgrader markers found in ``text`` (HTML is un-escaped first)."""
+    import html
+
+    flat = _squash(html.unescape(re.sub(r"<[^>]+>", "", text)))
+    found = [m for m in MARKERS if m in flat]
+    found += sorted(line for line in secrets if line in flat)
+    return found

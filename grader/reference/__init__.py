@@ -1,0 +1,1 @@
+"""Reference implementations, one module per chapter. Instructor-only: never shipped to students."""

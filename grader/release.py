@@ -1,0 +1,161 @@
+"""Generating the student notebooks (``exercises/``) from the instructor's (``solutions/``).
+
+nbgrader's ``generate_assignment`` does the real work: it clears solutions, removes hidden
+tests, locks cells and records checksums.  The pipeline around it is declared as data, in
+the order it must run:
+
+1. *sources are canonical*: a source notebook with outputs or unstable ids would make the
+   generated files differ from run to run, so refuse it before generating anything;
+2. *generate with nbgrader*, into a scratch folder with a throw-away gradebook, so that a
+   release never touches the instructor's ``gradebook.db``;
+3. *normalise* the result with the same canonical form, so committed files are stable;
+4. *audit* it for any solution or hidden-test line that survived (a check, not a second
+   stripping path: if it fires, fix the source notebook's markers).
+"""
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from grader import leaks, notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ReleaseError(RuntimeError):
+    """The release cannot be produced; the message says which notebook and why."""
+
+
+def nbgrader_env() -> dict[str, str]:
+    """Environment for nbgrader subprocesses: our interpreter's bin/ first on PATH.
+
+    nbgrader runs ``alembic`` through PATH when it opens a gradebook.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def nbgrader_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nbgrader", *args]
+
+
+def assignments(root: Path = ROOT) -> list[str]:
+    """Assignment names: the folders of ``solutions/`` that hold a notebook."""
+    src = root / "solutions"
+    return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+@dataclass
+class Context:
+    root: Path
+    assignment: str
+    scratch: Path
+
+    @property
+    def source_dir(self) -> Path:
+        return self.root / "solutions" / self.assignment
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.scratch / "release" / self.assignment
+
+
+def check_sources(ctx: Context) -> None:
+    for path in sorted(ctx.source_dir.glob("*.ipynb")):
+        if not notebooks.is_canonical(path):
+            raise ReleaseError(f"{path} is not canonical (outputs or unstable metadata); "
+                               f"run `python -m grader nbfmt {path}` first")
+
+
+def generate_with_nbgrader(ctx: Context) -> None:
+    cmd = nbgrader_command(
+        "generate_assignment", ctx.assignment, "--force",
+        f"--CourseDirectory.root={ctx.root}",
+        f"--CourseDirectory.release_directory={ctx.scratch / 'release'}",
+        f"--CourseDirectory.db_url=sqlite:///{ctx.scratch / 'gradebook.db'}",
+        "--log-level=WARN")
+    proc = subprocess.run(cmd, cwd=ctx.root, env=nbgrader_env(), capture_output=True, text=True)
+    if proc.returncode != 0 or not ctx.generated_dir.is_dir():
+        raise ReleaseError(f"nbgrader generate_assignment {ctx.assignment} failed:\n"
+                           f"{proc.stdout}{proc.stderr}")
+
+
+def normalise_generated(ctx: Context) -> None:
+    for path in ctx.generated_dir.rglob("*.ipynb"):
+        notebooks.write_canonical(path)
+
+
+def audit(ctx: Context) -> None:
+    secrets = leaks.secret_lines(sorted(ctx.source_dir.glob("*.ipynb")))
+    for path in ctx.generated_dir.rglob("*"):
+        if path.is_file():
+            found = leaks.find_leaks(path.read_text(encoding="utf-8", errors="replace"), secrets)
+            if found:
+                raise ReleaseError(f"{path.name} would leak solution text: {found[:3]}")
+
+
+PIPELINE: tuple[tuple[str, Callable[[Context], None]], ...] = (
+    ("sources are canonical", check_sources),
+    ("generate with nbgrader", generate_with_nbgrader),
+    ("normalise", normalise_generated),
+    ("audit for leaks", audit),
+)
+
+
+def build(assignment: str, scratch: Path, root: Path = ROOT) -> Path:
+    """Run the pipeline for one assignment; return the folder of generated files."""
+    ctx = Context(root=root, assignment=assignment, scratch=scratch)
+    for _name, step in PIPELINE:
+        step(ctx)
+    return ctx.generated_dir
+
+
+def differences(generated: Path, committed: Path) -> list[str]:
+    """Relative paths that differ between two trees (missing on either side included)."""
+    if not committed.is_dir():
+        return ["(whole folder missing)"]
+    out = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        out.extend(prefix + n for n in cmp.left_only + cmp.right_only + cmp.funny_files)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        out.extend(prefix + n for n in mismatch + errors)
+        for name, sub in cmp.subdirs.items():
+            walk(sub, prefix + name + "/")
+
+    walk(filecmp.dircmp(generated, committed, ignore=[".ipynb_checkpoints", "__pycache__"]), "")
+    return sorted(out)
+
+
+def release(names: list[str] | None = None, check: bool = False, root: Path = ROOT) -> list[str]:
+    """Regenerate ``exercises/`` (or, with ``check``, only compare).  Returns problems found."""
+    names = names or assignments(root)
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="rnns-release-") as tmp:
+        for name in names:
+            generated = build(name, Path(tmp), root)
+            target = root / "exercises" / name
+            diff = differences(generated, target)
+            if check:
+                problems += [f"exercises/{name}/{d}" for d in diff]
+            elif diff:
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(generated, target)
+        if not check:
+            stale = sorted(set(p.name for p in (root / "exercises").iterdir() if p.is_dir())
+                           - set(assignments(root)))
+            for name in stale:
+                shutil.rmtree(root / "exercises" / name)
+        else:
+            stale = sorted(set(p.name for p in (root / "exercises").iterdir() if p.is_dir())
+                           - set(assignments(root)))
+            problems += [f"exercises/{name} (no source in solutions/)" for name in stale]
+    return problems

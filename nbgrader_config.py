@@ -1,0 +1,18 @@
+"""nbgrader configuration: maps nbgrader's folders onto the course's.
+
+solutions/<assignment>/   nbgrader's "source" step (instructor notebooks: solutions, hidden tests)
+exercises/<assignment>/   nbgrader's "release" step (student notebooks, generated)
+submitted/, autograded/, feedback/, gradebook.db   nbgrader's defaults, git-ignored
+"""
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "rnns-from-scratch"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A notebook that loops forever must not hold the batch: each cell gets this long.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True

@@ -1,0 +1,48 @@
+"""The built site: chapters and exercise pages present, nothing secret published."""
+from pathlib import Path
+
+import pytest
+
+from grader import leaks
+from grader.release import assignments
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.book
+
+
+def test_chapter_and_exercise_pages_exist(site):
+    assert (site / "book" / "01_rnn_by_hand.html").exists()
+    page = site / "exercises" / "01_rnn_by_hand" / "01_rnn_by_hand.html"
+    assert page.exists()
+    assert "YOUR CODE HERE" in page.read_text()
+
+
+def test_exercise_is_downloadable_as_the_student_version(site):
+    chapter = (site / "book" / "01_rnn_by_hand.html").read_text()
+    assert "01_rnn_by_hand.ipynb" in chapter and "_downloads/" in chapter
+    downloads = list((site / "_downloads").rglob("01_rnn_by_hand.ipynb"))
+    assert downloads
+    for path in downloads:
+        assert path.read_bytes() == (ROOT / "exercises/01_rnn_by_hand/01_rnn_by_hand.ipynb").read_bytes()
+
+
+def test_no_solution_or_hidden_test_text_anywhere_in_the_site(site):
+    sources = [p for a in assignments() for p in sorted((ROOT / "solutions" / a).glob("*.ipynb"))]
+    secrets = leaks.secret_lines(sources)
+    assert len(secrets) > 20
+    leaked = {}
+    for path in site.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".ipynb", ".md", ".txt", ".js", ".json", ".py"}:
+            found = leaks.find_leaks(path.read_text(encoding="utf-8", errors="replace"), secrets)
+            if found:
+                leaked[str(path.relative_to(site))] = found[:3]
+    assert leaked == {}
+
+
+def test_no_instructor_material_is_published(site):
+    names = {p.name for p in site.rglob("*")}
+    assert not any(n.startswith("solutions") for n in names)
+    assert not list(site.rglob("*.py"))
+    assert "nbgrader_config.py" not in names
+    for path in site.rglob("*.html"):
+        assert "grader/reference" not in path.read_text(encoding="utf-8", errors="replace")
