@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install book test release release-check nbfmt clean
+.PHONY: install mathjax book test release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,30 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The site works offline: MathJax is served from the site itself, not from a CDN.
+# `make book` fetches a pinned MathJax 3 from the npm registry (npm pack, checksum
+# verified) into _build/vendor/mathjax, which _config.yml adds to html_static_path.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_DIR     := _build/vendor/mathjax
+
+mathjax: $(MATHJAX_DIR)/.v$(MATHJAX_VERSION)
+
+$(MATHJAX_DIR)/.v$(MATHJAX_VERSION):
+	@command -v npm >/dev/null || { echo "make book needs npm to fetch MathJax (apt-get install npm)" >&2; exit 1; }
+	rm -rf $(MATHJAX_DIR) _build/vendor/.tmp && mkdir -p _build/vendor/.tmp
+	cd _build/vendor/.tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	echo "$(MATHJAX_SHA256)  _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum --check --quiet
+	tar -xzf _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor/.tmp
+	# Only what the CommonHTML output needs (with its menu, accessibility and TeX extensions).
+	mkdir -p $(MATHJAX_DIR)/output
+	cd _build/vendor/.tmp/package && cp -r LICENSE es5/tex-mml-chtml.js es5/input es5/a11y es5/ui es5/sre es5/adaptors $(CURDIR)/$(MATHJAX_DIR)/
+	cp -r _build/vendor/.tmp/package/es5/output/chtml $(MATHJAX_DIR)/output/
+	rm -rf _build/vendor/.tmp
+	touch $@
+
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
-book: install
+book: install mathjax
 	$(BIN)/jupyter-book build . -W --keep-going
 
 test: book
@@ -39,3 +61,8 @@ nbfmt: install
 
 clean:
 	rm -rf _build $(VENV)
+
+# The zip students download: exercises/ and the self-check tool (python -m grader check), audited.
+.PHONY: student-bundle
+student-bundle: install
+	$(BIN)/python -m grader bundle --out dist/rnns-from-scratch-student.zip

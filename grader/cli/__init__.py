@@ -16,6 +16,14 @@ COMMANDS: dict[str, str] = {
     "release": "grader.cli.release",
     "nbfmt": "grader.cli.nbfmt",
     "corpus": "grader.cli.corpus",
+    "check": "grader.cli.check",
+    "feedback": "grader.cli.feedback",
+    "report": "grader.cli.report",
+    "bundle": "grader.cli.bundle",
+    "train": "grader.cli.train",
+    "bench": "grader.cli.bench",
+    "autograde": "grader.cli.autograde",
+    "demo": "grader.cli.demo",
 }
 
 

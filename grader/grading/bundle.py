@@ -1,0 +1,216 @@
+"""The student bundle: the exercise notebooks and the self-check tool, nothing else.
+
+``python -m grader bundle`` (``make student-bundle``) writes a zip holding, under one
+top-level folder:
+
+* ``exercises/**``: the released notebooks (nbgrader's release step, already stripped);
+* the few ``grader`` modules the notebooks and ``python -m grader check`` import
+  (:data:`STUDENT_MODULES`): no reference implementation, no grading code;
+* a ``pyproject.toml`` that installs them (``pip install .``) and a README for students.
+
+The list of files is explicit (an allow-list, never "everything but ..."), and the zip is
+audited before it is written: no path under ``solutions/`` or ``grader/reference``, no
+secret line of any source notebook, no nbgrader marker.  The zip is deterministic (sorted
+entries, fixed timestamps), so rebuilding it without changes gives the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from grader import __version__, leaks
+from grader.release import ROOT
+
+TOP = "rnns-from-scratch-student"
+DEFAULT_OUT = Path("dist") / "rnns-from-scratch-student.zip"
+
+# What the exercise notebooks and the self-check import, and no more.
+STUDENT_MODULES = (
+    "grader/__init__.py",
+    "grader/__main__.py",  # so that `python -m grader check` works
+    "grader/checks.py",
+    "grader/gradcheck.py",
+    "grader/notebooks.py",
+    "grader/cli/__init__.py",
+    "grader/cli/check.py",
+    "grader/grading/selfcheck.py",
+)
+# Written rather than copied: the course's grader/grading/__init__.py belongs to the
+# instructor-side package and may import grading code that is not shipped.
+GRADING_INIT = '"""Student subset of grader.grading: only the self-check (selfcheck.py)."""\n'
+FORBIDDEN_PARTS = {"solutions", "reference", "source", "autograded", "submitted", "feedback"}
+SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+
+PYPROJECT = f"""\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "rnns-from-scratch-selfcheck"
+version = "{__version__}"
+description = "RNNs from Scratch: the test helpers of the exercise notebooks and their self-check"
+requires-python = ">=3.11"
+dependencies = [
+    "numpy>=2.0,<3",
+    "nbformat>=5.9",
+    "nbclient>=0.10",
+    "ipykernel>=6",
+]
+
+[project.optional-dependencies]
+jupyter = ["jupyterlab>=4"]
+
+[project.scripts]
+rnns-check = "grader.cli:main"
+
+[tool.setuptools]
+packages = ["grader", "grader.cli", "grader.grading"]
+"""
+
+README = """\
+# RNNs from Scratch: exercises and self-check
+
+This folder holds the exercise notebooks of the course (`exercises/`) and a small tool
+that runs their public tests for you (`grader/`).
+
+## Set up (once)
+
+Use Python 3.11 or newer, in a virtual environment of your choice:
+
+```sh
+python -m venv .venv && . .venv/bin/activate     # Windows: .venv\\Scripts\\activate
+pip install ".[jupyter]"                          # the notebooks' helpers, the checker, JupyterLab
+```
+
+(`pip install .` alone installs the helpers and the checker without JupyterLab.)
+
+## Work on an exercise
+
+1. Open `exercises/<chapter>/<chapter>.ipynb` in JupyterLab (`jupyter lab`).
+2. Replace each `raise NotImplementedError()` with your code. Do not edit the test cells:
+   they are restored before grading.
+3. Check your work from a terminal:
+
+   ```sh
+   python -m grader check exercises/01_rnn_by_hand/01_rnn_by_hand.ipynb
+   ```
+
+   It runs the notebook from the top in a fresh kernel and prints, for each question,
+   PASS, FAIL (with the first lines of the message and a hint), TODO (not attempted
+   yet), ERROR or SKIP. Its exit status is 0 only when every public test passes.
+   `--timeout S` changes how long a cell may run (120 s by default).
+
+Passing the public tests is necessary, not sufficient: when your work is graded, hidden
+tests also try other inputs (random shapes, other sizes), so write code that works for
+any size, not only for the example.
+"""
+
+
+def _exercise_files(root: Path) -> list[Path]:
+    base = root / "exercises"
+    return sorted(p for p in base.rglob("*")
+                  if p.is_file() and not SKIPPED_NAMES.intersection(p.relative_to(base).parts))
+
+
+def bundle_contents(root: Path = ROOT) -> dict[str, bytes]:
+    """Archive name -> bytes, in the order they are written."""
+    contents = {f"{TOP}/README.md": README.encode(), f"{TOP}/pyproject.toml": PYPROJECT.encode()}
+    for name in STUDENT_MODULES:
+        contents[f"{TOP}/{name}"] = (root / name).read_bytes()
+    contents[f"{TOP}/grader/grading/__init__.py"] = GRADING_INIT.encode()
+    for path in _exercise_files(root):
+        contents[f"{TOP}/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    return dict(sorted(contents.items()))
+
+
+class BundleError(RuntimeError):
+    """The bundle would hold something students must not get, or lack what they need."""
+
+
+def text_lines(name: str, data: bytes) -> list[str]:
+    """The lines a file shows: a notebook's cell sources and outputs, else its text."""
+    text = data.decode("utf-8", errors="replace")
+    if name.endswith(".ipynb"):
+        nb = json.loads(text)
+        parts = []
+        for cell in nb.get("cells", []):
+            parts.append(_joined(cell.get("source", "")))
+            for output in cell.get("outputs", []):
+                parts.append(_joined(output.get("text", "")))
+                parts += [_joined(v) for v in output.get("data", {}).values()
+                          if isinstance(v, (str, list))]
+                parts += output.get("traceback", [])
+        text = "\n".join(parts)
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def _joined(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def audit(contents: dict[str, bytes], root: Path = ROOT) -> list[str]:
+    """Problems found: unexpected paths, secret lines or nbgrader markers in any file.
+
+    A secret line is found when a whole line of a file equals it (whitespace squashed).
+    ``leaks.find_leaks`` looks for substrings, which is right for the released notebooks
+    but flags public code in the shipped modules when a short hidden-test line happens to
+    be part of a longer public one (``layer.backward(dout)`` within gradcheck.py's
+    ``dinputs = layer.backward(dout)``); markers are still looked for anywhere.
+    """
+    secrets = leaks.secret_lines(sorted((root / "solutions").glob("*/*.ipynb")))
+    allowed = {f"{TOP}/{n}" for n in (*STUDENT_MODULES, "grader/grading/__init__.py",
+                                      "README.md", "pyproject.toml")}
+    problems = []
+    for name, data in contents.items():
+        folders = name.split("/")[1:-1]
+        if FORBIDDEN_PARTS.intersection(folders) or not (
+                name in allowed or name.startswith(f"{TOP}/exercises/")):
+            problems.append(f"{name}: not a file students should get")
+        found = leaks.find_leaks(data.decode("utf-8", errors="replace"), set())
+        found += sorted(secrets.intersection(text_lines(name, data)))
+        if found:
+            problems.append(f"{name}: {found[:3]}")
+    return problems
+
+
+_IMPORT = re.compile(r"^\s*(?:from\s+(grader(?:\.\w+)*)\s+import|import\s+(grader(?:\.\w+)*))",
+                     re.MULTILINE)
+
+
+def missing_modules(contents: dict[str, bytes]) -> list[str]:
+    """``grader`` modules that a shipped notebook imports but the bundle lacks."""
+    shipped = {name[len(TOP) + 1:] for name in contents}
+    missing = set()
+    for name, data in contents.items():
+        if not name.endswith(".ipynb"):
+            continue
+        source = "\n".join(_joined(c.get("source", ""))
+                           for c in json.loads(data.decode("utf-8")).get("cells", []))
+        for match in _IMPORT.finditer(source):
+            module = (match.group(1) or match.group(2)).replace(".", "/")
+            if f"{module}.py" not in shipped and f"{module}/__init__.py" not in shipped:
+                missing.add(f"{name.split('/')[-1]} imports {module.replace('/', '.')}")
+    return sorted(missing)
+
+
+def build_bundle(out: Path = DEFAULT_OUT, root: Path = ROOT) -> list[str]:
+    """Audit, then write the zip to ``out``; return the archive names written."""
+    contents = bundle_contents(root)
+    problems = audit(contents, root) + missing_modules(contents)
+    if problems:
+        raise BundleError("the student bundle is refused: " + "; ".join(problems[:5]))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in contents.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buffer.getvalue())
+    return list(contents)

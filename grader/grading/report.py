@@ -1,0 +1,242 @@
+"""Class report for one assignment, read from nbgrader's gradebook.
+
+:func:`write_class_report` writes into ``out_dir``:
+
+``scores.csv``      one row per student: score per question, total, status and a note;
+``summary.json``    the numbers below, for programs;
+``summary.md``      the same for people: pass rate per question, mean and median total;
+``histogram.png``   the distribution of totals.
+
+Students are everyone the gradebook knows plus everyone with a folder in ``submitted/`` or
+``autograded/``.  Only *graded* submissions enter the statistics; the others are listed
+with a note (no submission, submitted but not autograded, autograde failed, or waiting
+for manual grading).  A question is *passed* when it earned its full points.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GRADED = "graded"
+NOT_GRADED = "not graded"
+MISSING = "no submission"
+
+FILES = {"csv": "scores.csv", "json": "summary.json", "markdown": "summary.md",
+         "histogram": "histogram.png"}
+
+
+@dataclass
+class Question:
+    notebook: str
+    grade_id: str
+    max_score: float
+
+    def column(self, several_notebooks: bool) -> str:
+        return f"{self.notebook}:{self.grade_id}" if several_notebooks else self.grade_id
+
+
+@dataclass
+class StudentRow:
+    student: str
+    status: str
+    note: str = ""
+    scores: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(self.scores.values())
+
+
+def _ensure_alembic_on_path() -> None:
+    """nbgrader may start ``alembic`` through PATH when it opens a gradebook."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _source_order(course_root: Path, assignment: str, notebook: str) -> dict[str, int]:
+    path = course_root / "solutions" / assignment / f"{notebook}.ipynb"
+    if not path.is_file():
+        return {}
+    import nbformat
+
+    cells = nbformat.read(str(path), as_version=4).cells
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in cells]
+    return {grade_id: i for i, grade_id in enumerate(ids) if grade_id}
+
+
+def _folders(course_root: Path, kind: str, assignment: str) -> set[str]:
+    base = course_root / kind
+    if not base.is_dir():
+        return set()
+    return {p.name for p in base.iterdir() if (p / assignment).is_dir()}
+
+
+def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], list[StudentRow]]:
+    """Questions (in notebook order) and one row per student, from ``gradebook.db``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course_root = Path(course_root).resolve()
+    db = course_root / "gradebook.db"
+    if not db.is_file():
+        raise FileNotFoundError(f"no gradebook at {db}: run nbgrader (generate_assignment, "
+                                "autograde) in that course folder first")
+    _ensure_alembic_on_path()
+    submitted = _folders(course_root, "submitted", assignment)
+    autograded = _folders(course_root, "autograded", assignment)
+    with Gradebook(f"sqlite:///{db}") as gb:
+        try:
+            record = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise ValueError(f"the gradebook has no assignment {assignment!r}") from None
+        questions = []
+        for nb in record.notebooks:
+            order = _source_order(course_root, assignment, nb.name)
+            cells = sorted(nb.grade_cells, key=lambda c: (order.get(c.name, len(order)), c.name))
+            questions += [Question(nb.name, c.name, float(c.max_score)) for c in cells
+                          if c.max_score > 0]
+        names = sorted({s.id for s in gb.students} | submitted | autograded)
+        rows = []
+        for name in names:
+            try:
+                submission = gb.find_submission(assignment, name)
+            except MissingEntry:
+                note = ("submitted but not autograded yet" if name in submitted
+                        else "no submission")
+                rows.append(StudentRow(name, MISSING, note))
+                continue
+            grades = {(nb.name, g.name): g for nb in submission.notebooks for g in nb.grades}
+            scores = {(q.notebook, q.grade_id): float(grades[(q.notebook, q.grade_id)].score or 0)
+                      for q in questions if (q.notebook, q.grade_id) in grades}
+            ungraded = [g for g in grades.values() if g.max_score > 0
+                        and g.auto_score is None and g.manual_score is None]
+            if name not in autograded:
+                rows.append(StudentRow(name, NOT_GRADED, "autograde failed: not graded "
+                                       "(see nbgrader's log for this submission)"))
+            elif ungraded:
+                rows.append(StudentRow(name, NOT_GRADED, f"{len(ungraded)} cell(s) wait for "
+                                       "manual grading", scores))
+            else:
+                rows.append(StudentRow(name, GRADED, "", scores))
+    return questions, rows
+
+
+def _summary(assignment: str, questions: list[Question], rows: list[StudentRow]) -> dict:
+    graded = [r for r in rows if r.status == GRADED]
+    totals = [r.total for r in graded]
+    max_score = sum(q.max_score for q in questions)
+
+    def stat(fn):
+        return round(float(fn(totals)), 4) if totals else None
+
+    per_question = []
+    for q in questions:
+        key = (q.notebook, q.grade_id)
+        got = [r.scores.get(key, 0.0) for r in graded]
+        passed = sum(score >= q.max_score - 1e-9 for score in got)
+        per_question.append({
+            "notebook": q.notebook, "question": q.grade_id, "max_score": q.max_score,
+            "passed": passed,
+            "pass_rate": round(passed / len(graded), 4) if graded else None,
+            "mean_score": round(statistics.fmean(got), 4) if got else None})
+    return {
+        "assignment": assignment,
+        "max_score": max_score,
+        "students": len(rows),
+        "graded": len(graded),
+        "mean": stat(statistics.fmean),
+        "median": stat(statistics.median),
+        "min": stat(min),
+        "max": stat(max),
+        "questions": per_question,
+        "not_graded": [{"student": r.student, "status": r.status, "note": r.note}
+                       for r in rows if r.status != GRADED],
+    }
+
+
+def _write_csv(path: Path, questions: list[Question], rows: list[StudentRow]) -> None:
+    several = len({q.notebook for q in questions}) > 1
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *(q.column(several) for q in questions), "total",
+                         "max_score", "status", "note"])
+        max_score = sum(q.max_score for q in questions)
+        for r in rows:
+            if r.status == MISSING or (r.status == NOT_GRADED and not r.scores):
+                cells = [""] * len(questions) + [""]
+            else:
+                cells = [f"{r.scores.get((q.notebook, q.grade_id), 0.0):g}" for q in questions]
+                cells.append(f"{r.total:g}")
+            writer.writerow([r.student, *cells, f"{max_score:g}", r.status, r.note])
+
+
+def _fmt(value, pattern="{:.2f}") -> str:
+    return "n/a" if value is None else pattern.format(value)
+
+
+def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
+    lines = [f"# Class report: {summary['assignment']}", "",
+             f"- students: {summary['students']} ({summary['graded']} graded)",
+             f"- total score out of {summary['max_score']:g}: mean {_fmt(summary['mean'])}, "
+             f"median {_fmt(summary['median'])}, min {_fmt(summary['min'], '{:g}')}, "
+             f"max {_fmt(summary['max'], '{:g}')}",
+             "", "| question | points | passed | pass rate | mean score |",
+             "|---|---:|---:|---:|---:|"]
+    for q in summary["questions"]:
+        name = f"{q['notebook']}:{q['question']}" if several_notebooks else q["question"]
+        rate = _fmt(None if q["pass_rate"] is None else 100 * q["pass_rate"], "{:.0f} %")
+        lines.append(f"| {name} | {q['max_score']:g} | {q['passed']} of {summary['graded']} | "
+                     f"{rate} | {_fmt(q['mean_score'])} |")
+    if summary["not_graded"]:
+        lines += ["", "Not in the statistics:", ""]
+        lines += [f"- {s['student']}: {s['note'] or s['status']}" for s in summary["not_graded"]]
+    lines += ["", f"![histogram of totals]({FILES['histogram']})", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _write_histogram(path: Path, summary: dict, totals: list[float]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    max_score = summary["max_score"] or 1.0
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if max_score <= 50:
+        edges = [x - 0.5 for x in range(int(max_score) + 2)]
+    else:
+        edges = [max_score * i / 20 for i in range(21)]
+    ax.hist(totals, bins=edges, color="#4477aa", edgecolor="white")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(f"total score (out of {max_score:g})")
+    ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    missing = summary["students"] - summary["graded"]
+    title = f"{summary['assignment']}: {summary['graded']} graded"
+    ax.set_title(title + (f", {missing} not graded" if missing else ""))
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_class_report(course_root: Path, assignment: str, out_dir: Path) -> dict:
+    """Write the CSV, summaries and histogram into ``out_dir``; return the summary.
+
+    The returned dict is what ``summary.json`` holds, plus ``files`` (name -> path).
+    """
+    questions, rows = read_gradebook(Path(course_root), assignment)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = _summary(assignment, questions, rows)
+    several = len({q.notebook for q in questions}) > 1
+    _write_csv(out_dir / FILES["csv"], questions, rows)
+    _write_markdown(out_dir / FILES["markdown"], summary, several)
+    _write_histogram(out_dir / FILES["histogram"], summary,
+                     [r.total for r in rows if r.status == GRADED])
+    (out_dir / FILES["json"]).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    summary["files"] = {kind: str(out_dir / name) for kind, name in FILES.items()}
+    return summary

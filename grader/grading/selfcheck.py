@@ -1,0 +1,422 @@
+"""The student's self-check: run a notebook in a fresh kernel and report every question.
+
+``python -m grader check NOTEBOOK`` is what a student runs before submitting.  It executes
+the notebook from the top in a new kernel (working directory: the notebook's own folder),
+carries on after errors so that every question is checked, and prints one row per graded
+test cell: passed, failed (with the first lines of the message written by
+``grader.checks``), not attempted yet (``NotImplementedError``), an error, or not run.
+
+It needs nothing from the instructor: the student's notebook holds only the public tests,
+and this module imports only ``nbformat`` and ``nbclient`` (it is shipped in the student
+bundle with ``grader.checks``; never import instructor-only modules here).  The grading
+rules it mirrors are nbgrader's: a test cell earns its points when it runs without an
+error *and* writes nothing to standard error; locked cells (test cells included) are
+restored from the instructor's copy before grading, which the checksums stored in the
+cell metadata let us detect.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+ERROR = "error"
+NOT_RUN = "not run"
+# why a cell did not complete (see run_notebook)
+TIMED_OUT = "timed out"
+DIED = "kernel died"
+_TIMEOUT_ENAME = "SelfCheckCellTimeout"
+
+DEFAULT_TIMEOUT = 120  # seconds per cell
+MESSAGE_LINES = 5
+LINE_WIDTH = 100
+
+HINTS = {
+    NOT_ATTEMPTED: "replace `raise NotImplementedError()` with your code (in this "
+                   "question's answer cell, or in an earlier one that it uses)",
+    "CheckFailure": "compare `expected` with `got`, fix your function and run the notebook "
+                    "again from the top (Kernel -> Restart & Run All)",
+    "AssertionError": "a test's condition is false: read its message, fix your function and "
+                      "run again",
+    "NameError": "a name the test uses is not defined: did you rename or delete the function, "
+                 "or does its answer cell fail? Keep the names given in the question",
+    "timeout": "the cell ran for too long: look for a loop that never ends",
+    "died": "look for `exit()`, `os._exit` or `quit()` in your code, or for arrays far larger "
+            "than the question needs",
+    "stderr": "nbgrader gives no points to a test cell that writes to standard error "
+              "(a warning, for example): find out what prints it and fix that",
+    ERROR: "your code raised this error while the test ran it: open the notebook and run "
+           "the cell to see the full traceback",
+    NOT_RUN: "fix the problem reported above, then check again",
+}
+
+# Run once after the notebook, in the same kernel: where did the tests' helpers come from?
+_PROBE = ("import sys as _rnns_sys\n"
+          "print(getattr(_rnns_sys.modules.get('grader.checks'), '__file__', ''))\n"
+          "del _rnns_sys")
+
+
+# --------------------------------------------------------------------------------------
+# nbgrader metadata (read only; the same rules nbgrader applies, without importing it)
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_test_cell(cell) -> bool:
+    """An autograded test cell: a code cell marked ``grade`` and not ``solution``."""
+    md = _nbgrader(cell)
+    return cell.cell_type == "code" and bool(md.get("grade")) and not md.get("solution")
+
+
+def is_locked(cell) -> bool:
+    """nbgrader restores these cells from the instructor's copy before grading."""
+    md = _nbgrader(cell)
+    if not md or md.get("solution"):
+        return False
+    return bool(md.get("grade") or md.get("locked"))
+
+
+def compute_checksum(cell) -> str:
+    """The checksum nbgrader stores in a cell's metadata (``nbgrader.utils.compute_checksum``).
+
+    Computed here rather than imported so that the self-check runs without nbgrader; the
+    test suite compares the two on every released cell.
+    """
+    md = _nbgrader(cell)
+    parts = [cell.source, cell.cell_type, str(md.get("grade", False)),
+             str(md.get("solution", False)), str(is_locked(cell)), md["grade_id"]]
+    if md.get("grade", False):
+        parts.append(str(float(md["points"])))
+    digest = hashlib.md5()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def edited_cells(nb) -> list[str]:
+    """grade_ids of locked cells whose source no longer matches their stored checksum."""
+    out = []
+    for cell in nb.cells:
+        md = _nbgrader(cell)
+        if is_locked(cell) and md.get("checksum") and md.get("grade_id"):
+            if compute_checksum(cell) != md["checksum"]:
+                out.append(md["grade_id"])
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# results
+
+@dataclass
+class QuestionResult:
+    grade_id: str
+    points: float
+    status: str
+    message: str = ""
+    hint: str = ""
+    edited: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass
+class SelfCheckResult:
+    notebook: Path
+    questions: list[QuestionResult]
+    warnings: list[str] = field(default_factory=list)
+    checks_module: str | None = None  # grader.checks as imported by the notebook's kernel
+
+    @property
+    def ok(self) -> bool:
+        """True when there are questions and every public test passed."""
+        return bool(self.questions) and all(q.passed for q in self.questions)
+
+    @property
+    def points(self) -> tuple[float, float]:
+        return (sum(q.points for q in self.questions if q.passed),
+                sum(q.points for q in self.questions))
+
+    def to_dict(self) -> dict:
+        return {"notebook": str(self.notebook), "ok": self.ok,
+                "questions": [q.__dict__ for q in self.questions],
+                "warnings": self.warnings, "checks_module": self.checks_module}
+
+
+def _first_lines(text: str, n: int = MESSAGE_LINES) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    shown = [line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH - 3] + "..."
+             for line in lines[:n]]
+    if len(lines) > n:
+        shown[-1] += " [...]"
+    return "\n".join(shown)
+
+
+def _hint_in(message: str) -> str:
+    for line in message.splitlines():
+        if line.strip().startswith("Hint:"):
+            return line.strip()[len("Hint:"):].strip()
+    return ""
+
+
+def _stderr_text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def _error(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return output
+    return None
+
+
+def classify(cell, points: float, skipped: str = "",
+             timeout: float = DEFAULT_TIMEOUT) -> QuestionResult:
+    """The result of one test cell, from its outputs or from why it did not complete."""
+    grade_id = _nbgrader(cell).get("grade_id", "?")
+    if skipped == TIMED_OUT:
+        return QuestionResult(grade_id, points, ERROR,
+                              f"the test did not finish within {timeout:g} s and was stopped",
+                              HINTS["timeout"])
+    if skipped == DIED:
+        return QuestionResult(grade_id, points, ERROR,
+                              "the kernel died while this test ran (a crash, `exit()` or "
+                              "running out of memory)", HINTS["died"])
+    if skipped:
+        return QuestionResult(grade_id, points, NOT_RUN, skipped, HINTS[NOT_RUN])
+    error = _error(cell)
+    if error is not None:
+        ename, evalue = error.get("ename", "Error"), error.get("evalue", "")
+        if ename == "NotImplementedError":
+            return QuestionResult(grade_id, points, NOT_ATTEMPTED, "not attempted yet",
+                                  HINTS[NOT_ATTEMPTED])
+        if ename in ("CheckFailure", "AssertionError"):
+            message = _first_lines(evalue) or f"{ename} (no message)"
+            return QuestionResult(grade_id, points, FAILED, message,
+                                  _hint_in(evalue) or HINTS[ename])
+        if ename == "KeyboardInterrupt":
+            return QuestionResult(grade_id, points, ERROR, "interrupted", HINTS["timeout"])
+        return QuestionResult(grade_id, points, ERROR, _first_lines(f"{ename}: {evalue}"),
+                              HINTS.get(ename, HINTS[ERROR]))
+    stderr = _stderr_text(cell)
+    if stderr.strip():
+        return QuestionResult(grade_id, points, FAILED,
+                              "the test cell wrote to standard error:\n" + _first_lines(stderr, 2),
+                              HINTS["stderr"])
+    return QuestionResult(grade_id, points, PASSED)
+
+
+# --------------------------------------------------------------------------------------
+# running the notebook
+
+class KernelStartError(RuntimeError):
+    """The notebook's kernel could not be started."""
+
+
+def _timed_out(reply) -> bool:
+    return bool(reply) and reply.get("content", {}).get("ename") == _TIMEOUT_ENAME
+
+
+def _kernel_is_responsive(client, replies: dict, seconds: float = 10) -> bool:
+    """After a timeout (nbclient has interrupted the kernel): does the kernel answer again?"""
+    ping = nbformat.v4.new_code_cell("pass")
+    client.nb.cells.append(ping)
+    index = len(client.nb.cells) - 1
+    saved, client.timeout = client.timeout, seconds
+    try:
+        client.execute_cell(ping, index, store_history=False)
+        return not _timed_out(replies.pop(index, None))
+    except Exception:
+        return False
+    finally:
+        client.timeout = saved
+        client.nb.cells.remove(ping)
+
+
+def _probe_checks_module(client) -> str | None:
+    probe = nbformat.v4.new_code_cell(_PROBE)
+    client.nb.cells.append(probe)
+    try:
+        client.execute_cell(probe, len(client.nb.cells) - 1, store_history=False)
+    except Exception:
+        return None
+    finally:
+        client.nb.cells.remove(probe)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    return text.strip() or None
+
+
+def run_notebook(nb, folder: Path, timeout: float = DEFAULT_TIMEOUT,
+                 kernel_name: str | None = None) -> tuple[dict[int, str], str | None]:
+    """Execute ``nb`` in place, cell by cell, in a fresh kernel started in ``folder``.
+
+    Returns ``(skipped, checks_module)``: ``skipped`` maps the index of every code cell that
+    did not complete to why: ``TIMED_OUT``, ``DIED`` or a sentence for cells never run.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    replies: dict[int, dict] = {}
+
+    def record_reply(cell, cell_index, execute_reply) -> None:
+        replies[cell_index] = execute_reply
+
+    # On timeout nbclient interrupts the kernel and hands back this reply instead of raising
+    # (raising would leave its output reader running, and later cells would lose output).
+    client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
+                            error_on_timeout={"ename": _TIMEOUT_ENAME, "evalue": "",
+                                              "traceback": []},
+                            on_cell_executed=record_reply,
+                            kernel_name=kernel_name or "", startup_timeout=60,
+                            record_timing=False,
+                            resources={"metadata": {"path": str(folder)}})
+    skipped: dict[int, str] = {}
+    stopped = ""
+    checks_module = None
+    with contextlib.ExitStack() as stack:
+        try:
+            # The kernel process's own stderr holds only start-up chatter; what cells write
+            # to stderr comes back through the kernel's messages.
+            stack.enter_context(client.setup_kernel(stderr=subprocess.DEVNULL))
+        except Exception as exc:
+            name = kernel_name or nb.metadata.get("kernelspec", {}).get("name", "")
+            raise KernelStartError(f"could not start the Jupyter kernel {name!r} "
+                                   f"({type(exc).__name__}: {exc}); is ipykernel installed?"
+                                   ) from exc
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if stopped:
+                skipped[index] = stopped
+                continue
+            try:
+                client.execute_cell(cell, index)
+                if _timed_out(replies.get(index)):
+                    skipped[index] = TIMED_OUT
+                    if not _kernel_is_responsive(client, replies, min(10.0, timeout)):
+                        stopped = ("not run: an earlier cell never finished and could not be "
+                                   "stopped")
+                        client.shutdown_kernel = "immediate"  # kill it, do not wait
+            except DeadKernelError:
+                skipped[index] = DIED
+                stopped = ("not run: the kernel died (a crash, `exit()` or running out of "
+                           "memory) in an earlier cell")
+        if not stopped:
+            checks_module = _probe_checks_module(client)
+    return skipped, checks_module
+
+
+def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
+                   kernel_name: str | None = None) -> SelfCheckResult:
+    """Run the notebook at ``path`` (never modified) and report every graded test cell."""
+    path = Path(path).resolve()
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable Jupyter notebook ({exc})") from exc
+
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id:
+            seen[grade_id] = seen.get(grade_id, 0) + 1
+    for grade_id, count in seen.items():
+        if count > 1:
+            warnings.append(f"the cell '{grade_id}' appears {count} times (copied?): nbgrader "
+                            "refuses a notebook with duplicate cells; delete the copies")
+    edited = set(edited_cells(nb))
+    for cell in nb.cells:
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id in edited:
+            if is_test_cell(cell):
+                warnings.append(f"{grade_id}: your test cell was edited; it will be restored "
+                                "before grading")
+            else:
+                warnings.append(f"{grade_id}: this read-only cell was edited; it will be "
+                                "restored before grading")
+
+    tests = [(i, c) for i, c in enumerate(nb.cells) if is_test_cell(c)]
+    if not tests:
+        return SelfCheckResult(path, [], warnings + [
+            "no graded test cells found: is this an exercise notebook of the course?"])
+
+    skipped, checks_module = run_notebook(nb, path.parent, timeout, kernel_name)
+
+    for index, cell in enumerate(nb.cells):  # answer and set-up cells
+        if cell.cell_type != "code" or is_test_cell(cell):
+            continue
+        name = _nbgrader(cell).get("grade_id") or f"cell {index + 1}"
+        error = _error(cell)
+        if skipped.get(index) == TIMED_OUT:
+            warnings.append(f"{name} did not finish within {timeout:g} s and was stopped")
+        elif skipped.get(index) == DIED:
+            warnings.append(f"the kernel died while {name} ran")
+        elif error is not None and error.get("ename") != "NotImplementedError":
+            text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"
+            warnings.append(f"{name} raised {_first_lines(text, 1)}")
+            if error.get("ename") == "ModuleNotFoundError" and "grader" in text:
+                warnings.append("the course's test helpers are not installed in this kernel: "
+                                "run `pip install .` in the folder of the student bundle")
+
+    questions = []
+    for index, cell in tests:
+        result = classify(cell, float(_nbgrader(cell).get("points", 0)),
+                          skipped.get(index, ""), timeout)
+        result.edited = result.grade_id in edited
+        questions.append(result)
+    return SelfCheckResult(path, questions, warnings, checks_module)
+
+
+# --------------------------------------------------------------------------------------
+# the printed report
+
+LABELS = {PASSED: "PASS", FAILED: "FAIL", NOT_ATTEMPTED: "TODO", ERROR: "ERROR", NOT_RUN: "SKIP"}
+
+
+def _pts(points: float) -> str:
+    value = f"{points:g}"
+    return f"{value} pt" if value == "1" else f"{value} pts"
+
+
+def format_result(result: SelfCheckResult) -> str:
+    out = [f"Self-check of {result.notebook.name} (run from the top in a fresh kernel)", ""]
+    for warning in result.warnings:
+        out.append(f"WARNING: {warning}")
+    if result.warnings:
+        out.append("")
+    if result.questions:
+        id_width = max(len(q.grade_id) for q in result.questions)
+        pts_width = max(len(_pts(q.points)) for q in result.questions)
+        for q in result.questions:
+            head = (f"{q.grade_id:<{id_width}}  {_pts(q.points):<{pts_width}}  "
+                    f"{LABELS[q.status]:<5}  ")
+            indent = " " * len(head)
+            message = q.message.splitlines() or [""]
+            out.append((head + message[0]).rstrip())
+            out.extend(indent + line for line in message[1:])
+            if q.hint and not q.passed:
+                out.append(indent + "hint: " + q.hint)
+        got, total = result.points
+        passed = sum(q.passed for q in result.questions)
+        out += ["", f"Public tests passed: {passed} of {len(result.questions)} questions "
+                    f"({got:g} of {total:g} points)."]
+        if result.ok:
+            out.append("All public tests pass. Hidden tests with other inputs also run when "
+                       "your work is graded.")
+    return "\n".join(out)
+
+
+def to_json(result: SelfCheckResult) -> str:
+    return json.dumps(result.to_dict(), indent=1)

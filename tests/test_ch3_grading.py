@@ -1,0 +1,84 @@
+"""Chapter 3's exercise under real nbgrader runs: named mistakes cost exactly their question.
+
+Each test submits a copy of the instructor's solution with one plausible mistake put in,
+autogrades it with nbgrader, and reads both the gradebook (points per question) and the
+autograded notebook (the message the student would read).
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import make_course
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "03_embeddings"
+SOLUTION = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return make_course(tmp_path_factory.mktemp("course3"), [ASSIGNMENT])
+
+
+def mutate(target: Path, grade_id: str, old: str, new: str) -> Path:
+    """A copy of the solution with ``old`` replaced by ``new`` in the cell ``grade_id``."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert cell.source.count(old) == 1, f"{old!r} not found once in {grade_id}"
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(nb, target)
+    return target
+
+
+def grade(course, student: str, notebook: Path):
+    """Autograde ``notebook`` as ``student``'s submission; return (points, error texts)."""
+    course.submit(student, ASSIGNMENT, notebook, name=SOLUTION.name)
+    proc = course.autograde(ASSIGNMENT, student)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scores = course.scores(ASSIGNMENT, student)
+    graded = nbformat.read(course.root / "autograded" / student / ASSIGNMENT / SOLUTION.name,
+                           as_version=4)
+    errors = {}
+    for cell in graded.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                errors[grade_id] = f"{output.ename}: {output.evalue}"
+    points = {name: q.score for name, q in scores.items()}
+    maximum = {name: q.max_score for name, q in scores.items()}
+    return points, maximum, errors
+
+
+def test_scatter_bug_loses_exactly_the_backward_question(course, tmp_path):
+    # The classic mistake: a buffered fancy-index update instead of an unbuffered add.
+    wrong = mutate(tmp_path / "bug.ipynb", "q3-embedding-backward",
+                   "np.add.at(dW, np.asarray(ids), dout)", "dW[ids] += dout")
+    points, maximum, errors = grade(course, "scatter-bug", wrong)
+    assert points["q3-tests"] == 0 < maximum["q3-tests"] == 3
+    # Every other question keeps its full marks: later questions are graded on their own.
+    assert {k: v for k, v in points.items() if k != "q3-tests"} == \
+        {k: v for k, v in maximum.items() if k != "q3-tests"}
+    assert set(errors) == {"q3-tests"}
+    message = errors["q3-tests"]
+    assert message.startswith("CheckFailure: embedding_backward(dout, [[0, 2, 0]], V=4) is wrong")
+    assert "you wrote dW[ids] += dout" in message
+    assert "only its last occurrence counts" in message
+
+
+def test_gradient_not_divided_by_n_earns_partial_marks(course, tmp_path):
+    # A plausible slip: the loss is a mean, but its gradient is left N times too large.
+    wrong = mutate(tmp_path / "nodiv.ipynb", "q6-softmax-ce",
+                   "return float(loss), dlogits / N", "return float(loss), dlogits")
+    points, maximum, errors = grade(course, "no-divide", wrong)
+    total, best = sum(points.values()), sum(maximum.values())
+    assert points["q6-tests"] == 0
+    # The model's gradient check (question 7) sees the wrong gradient too; Adam is blind to
+    # a constant factor, so training (8) and the rest still earn their points.
+    assert points["q7-tests"] == 0
+    for question in ("q1", "q2", "q3", "q4", "q5", "q8", "q9"):
+        assert points[f"{question}-tests"] == maximum[f"{question}-tests"], question
+    assert 0 < total < best
+    assert set(errors) == {"q6-tests", "q7-tests"}
+    assert "you forgot to divide the gradient by N" in errors["q6-tests"]
+    assert "disagrees with the numerical gradient" in errors["q7-tests"]
