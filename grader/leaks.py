@@ -20,8 +20,20 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 MIN_SECRET_LENGTH = 20
 
 
+TRAILING_COMMENT = re.compile(r"\s+#[^'\"]*$")
+
+
 def _squash(line: str) -> str:
     return " ".join(line.split())
+
+
+def _variants(line: str) -> set[str]:
+    """The line and, when it ends with a comment, the line without it.
+
+    ``x[ids] += dout  # the bug`` in a public test and ``x[ids] += dout`` in a hidden one
+    are the same code: the public copy must not make the hidden one look secret.
+    """
+    return {_squash(line), _squash(TRAILING_COMMENT.sub("", line))} - {""}
 
 
 def split_lines(source_notebook: Path) -> tuple[set[str], set[str]]:
@@ -36,7 +48,7 @@ def split_lines(source_notebook: Path) -> tuple[set[str], set[str]]:
             if END.search(raw):
                 inside = False
                 continue
-            (secret if inside else public).add(_squash(raw))
+            (secret if inside else public).update(_variants(raw))
     return secret, public
 
 

@@ -1,0 +1,351 @@
+"""Recurrent language models on a word corpus, and how to train and use them (chapter 4).
+
+The pieces, in the order the chapter uses them:
+
+* ``batch_offsets`` and ``sequential_batches``: cut one long corpus into N parallel
+  streams that all advance T words per batch, so that the hidden state left by one batch
+  is the right initial state for the next (truncated BPTT).
+* ``SimpleRnnlm`` and ``LstmRnnlm``: Embedding -> recurrent layer -> Affine + softmax loss.
+* ``perplexity`` and ``evaluate_perplexity``.
+* ``Trainer``: SGD with gradient clipping and learning-rate decay, with a history to plot.
+* ``save_params`` / ``load_params`` and ``generate``.
+
+The ``Trainer``, ``evaluate_perplexity`` and ``generate`` work with any object that has the
+``LanguageModel`` interface below (chapter 5 trains another model with them).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from grader.reference.layer import collect
+from grader.reference.optim import SGD, clip_grads
+from grader.reference.time_layers import (TimeAffineSoftmaxWithLoss, TimeEmbedding, TimeLSTM,
+                                          TimeRNN)
+
+
+# ----------------------------------------------------------------------------- interface
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """What ``Trainer``, ``evaluate_perplexity``, ``save_params`` and ``generate`` need.
+
+    * ``params``, ``grads``: ``{name: array}`` with the same keys (``layer.collect``);
+      the optimiser updates ``params`` in place.
+    * ``forward(xs, ts) -> float``: xs, ts (N, T) int word ids; the mean cross-entropy
+      of predicting ``ts[n, t]`` after reading ``xs[n, :t+1]``, carrying the state.
+    * ``backward(dout=1.0) -> None``: accumulate gradients into ``grads``.
+    * ``reset_state() -> None``: forget the carried state (new text, new epoch).
+    * ``predict(xs) -> scores`` (N, T, V): only ``generate`` needs it.
+    """
+
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+    def forward(self, xs: np.ndarray, ts: np.ndarray) -> float: ...
+
+    def backward(self, dout: float = 1.0) -> None: ...
+
+    def reset_state(self) -> None: ...
+
+
+def _zero_grads(model) -> None:
+    for g in model.grads.values():
+        g.fill(0)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class _Rnnlm:
+    """Embedding (V, D) -> recurrent layer (D -> H) -> Affine (H, V) + softmax cross-entropy."""
+
+    recurrent_class: type = TimeRNN
+    recurrent_name: str = "rnn"
+
+    def __init__(self, vocab_size: int = 10000, wordvec_size: int = 100,
+                 hidden_size: int = 100, *, dtype=np.float32,
+                 rng: np.random.Generator | None = None) -> None:
+        rng = rng if rng is not None else np.random.default_rng()
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        self.vocab_size = V
+        # Small embedding (randn / 100): at the start every word looks about the same.
+        # Recurrent and output weights are Xavier (randn / sqrt(fan_in)), set by the layers.
+        self.embed = TimeEmbedding(V, D, scale=0.01, dtype=dtype, rng=rng)
+        self.rnn = self.recurrent_class(D, H, stateful=True, dtype=dtype, rng=rng)
+        self.affine = TimeAffineSoftmaxWithLoss(H, V, dtype=dtype, rng=rng)
+        self.layers = {"embed": self.embed, self.recurrent_name: self.rnn, "affine": self.affine}
+        self.params, self.grads = collect(self.layers)
+
+    def forward(self, xs: np.ndarray, ts: np.ndarray) -> float:
+        """xs, ts (N, T) word ids -> mean cross-entropy over the N*T predictions."""
+        return self.affine.forward(self.rnn.forward(self.embed.forward(xs)), ts)
+
+    def backward(self, dout: float = 1.0) -> None:
+        """Accumulate the gradients of ``dout * loss`` into ``grads``."""
+        self.embed.backward(self.rnn.backward(self.affine.backward(dout)))
+
+    def predict(self, xs: np.ndarray) -> np.ndarray:
+        """xs (N, T) word ids -> scores (N, T, V) (unnormalised log-probabilities), carrying the state."""
+        return self.affine.scores(self.rnn.forward(self.embed.forward(xs)))
+
+    def reset_state(self) -> None:
+        self.rnn.reset_state()
+
+    def zero_grad(self) -> None:
+        _zero_grads(self)
+
+
+class SimpleRnnlm(_Rnnlm):
+    """Language model with a tanh RNN.  Parameters: embed.W, rnn.Wx, rnn.Wh, rnn.b, affine.W, affine.b."""
+
+    recurrent_class = TimeRNN
+    recurrent_name = "rnn"
+
+
+class LstmRnnlm(_Rnnlm):
+    """Language model with an LSTM.  Parameters: embed.W, lstm.Wx, lstm.Wh, lstm.b, affine.W, affine.b."""
+
+    recurrent_class = TimeLSTM
+    recurrent_name = "lstm"
+
+
+# ----------------------------------------------------------------------------- batches
+
+
+def batch_offsets(corpus_size: int, batch_size: int) -> np.ndarray:
+    """Start of each of the ``batch_size`` streams: ``i * ((corpus_size - 1) // batch_size)``.
+
+    There are ``corpus_size - 1`` (input, target) pairs; the streams split them evenly.
+    """
+    jump = (corpus_size - 1) // batch_size
+    if jump < 1:
+        raise ValueError(f"a corpus of {corpus_size} words cannot feed {batch_size} streams")
+    return np.arange(batch_size, dtype=np.int64) * jump
+
+
+def sequential_batches(corpus: np.ndarray, batch_size: int, time_size: int, *,
+                       n_batches: int | None = None,
+                       start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (xs, ts), both (batch_size, time_size), with ``ts = the word after xs``.
+
+    Row i reads the corpus from ``batch_offsets(...)[i] + start`` onwards, and every batch
+    moves all rows ``time_size`` words on, so row i of one batch continues row i of the
+    previous one.  Positions wrap around the ``len(corpus) - 1`` pairs.
+    ``n_batches`` defaults to one epoch, ``(len(corpus) - 1) // (batch_size * time_size)``.
+    """
+    corpus = np.asarray(corpus)
+    pairs = len(corpus) - 1
+    offsets = batch_offsets(len(corpus), batch_size)
+    if n_batches is None:
+        n_batches = pairs // (batch_size * time_size)
+    steps = np.arange(time_size, dtype=np.int64)
+    for k in range(n_batches):
+        idx = (offsets[:, None] + (start + k * time_size) + steps[None, :]) % pairs
+        yield corpus[idx], corpus[idx + 1]
+
+
+# ----------------------------------------------------------------------------- perplexity
+
+
+def perplexity(mean_cross_entropy: float) -> float:
+    """exp(mean cross-entropy in nats): the exponential of the mean, not the mean of exps."""
+    return float(math.exp(mean_cross_entropy))
+
+
+def evaluate_perplexity(model, corpus: np.ndarray, batch_size: int = 10,
+                        time_size: int = 35, *, progress: bool = False) -> float:
+    """Perplexity of ``model`` on ``corpus`` read as ``batch_size`` sequential streams.
+
+    Resets the model's state before and after (the evaluation text is unrelated to
+    whatever the model was reading).  Scores ``n * batch_size * time_size`` words with
+    ``n = (len(corpus) - 1) // (batch_size * time_size)``.
+    """
+    from tqdm.auto import tqdm
+
+    n = (len(corpus) - 1) // (batch_size * time_size)
+    if n < 1:
+        raise ValueError(f"corpus of {len(corpus)} words is too short for batches of "
+                         f"{batch_size} x {time_size}")
+    model.reset_state()
+    total = 0.0
+    batches = sequential_batches(corpus, batch_size, time_size, n_batches=n)
+    for xs, ts in tqdm(batches, total=n, desc="evaluate", disable=not progress, leave=False):
+        total += model.forward(xs, ts)  # every batch scores the same number of words
+    model.reset_state()
+    return perplexity(total / n)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+class Trainer:
+    """Train a ``LanguageModel`` with SGD, gradient clipping and learning-rate decay.
+
+    Each epoch resets the state, reads the training corpus once as ``batch_size``
+    sequential streams of ``time_size`` words (truncated BPTT), then measures the
+    validation perplexity.  When it gets worse than the best so far, the learning rate
+    is divided by ``lr_decay`` (as in Zaremba et al.'s and PyTorch's word-level models);
+    with ``keep_best`` the parameters of the best epoch are restored at the end.
+
+    ``history`` (also returned by ``fit``) holds lists for plots: per epoch ``epoch``,
+    ``train_ppl``, ``valid_ppl`` (None without a validation corpus), ``lr``, ``seconds``,
+    ``tokens_per_s``; per iteration ``grad_norm`` (before clipping); and every
+    ``log_every`` iterations ``iter`` / ``iter_ppl`` (running training perplexity).
+    """
+
+    def __init__(self, model, optimizer=None, *, lr: float = 20.0, clip: float | None = 0.25,
+                 lr_decay: float = 4.0, keep_best: bool = True, progress: bool = True) -> None:
+        self.model = model
+        self.optimizer = optimizer if optimizer is not None else SGD(lr)
+        self.clip = clip
+        self.lr_decay = lr_decay
+        self.keep_best = keep_best
+        self.progress = progress
+        self.history: dict[str, list] = {k: [] for k in (
+            "epoch", "train_ppl", "valid_ppl", "lr", "seconds", "tokens_per_s",
+            "iter", "iter_ppl", "grad_norm")}
+        self.best_valid_ppl = math.inf
+        self.best_epoch: int | None = None
+        self._best_params: dict[str, np.ndarray] | None = None
+        self._iteration = 0
+
+    def train_step(self, xs: np.ndarray, ts: np.ndarray) -> float:
+        """One forward, backward, clip and update; returns the batch's mean cross-entropy."""
+        model = self.model
+        loss = model.forward(xs, ts)
+        model.backward()
+        if self.clip is not None:
+            norm = clip_grads(model.grads, self.clip)
+        else:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in model.grads.values()))
+        self.history["grad_norm"].append(norm)
+        self.optimizer.step(model.params, model.grads)
+        _zero_grads(model)
+        return loss
+
+    def fit(self, train_corpus: np.ndarray, valid_corpus: np.ndarray | None = None, *,
+            epochs: int = 4, batch_size: int = 20, time_size: int = 35,
+            eval_batch_size: int = 10, log_every: int = 100,
+            callback: Callable[[dict], None] | None = None) -> dict[str, list]:
+        """Train for ``epochs`` passes; ``callback(record)`` receives each epoch's summary dict."""
+        from tqdm.auto import tqdm
+
+        n = (len(train_corpus) - 1) // (batch_size * time_size)
+        if n < 1:
+            raise ValueError(f"training corpus of {len(train_corpus)} words is too short for "
+                             f"batches of {batch_size} x {time_size}")
+        first = len(self.history["epoch"]) + 1
+        for epoch in range(first, first + epochs):
+            self.model.reset_state()
+            start = time.perf_counter()
+            total, running, running_n = 0.0, 0.0, 0
+            bar = tqdm(total=n, desc=f"epoch {epoch}", disable=not self.progress, leave=False)
+            for xs, ts in sequential_batches(train_corpus, batch_size, time_size, n_batches=n):
+                loss = self.train_step(xs, ts)
+                self._iteration += 1
+                total += loss
+                running += loss
+                running_n += 1
+                bar.update(1)
+                if self._iteration % log_every == 0:
+                    ppl = perplexity(running / running_n)
+                    self.history["iter"].append(self._iteration)
+                    self.history["iter_ppl"].append(ppl)
+                    bar.set_postfix(ppl=f"{ppl:.1f}")
+                    running, running_n = 0.0, 0
+            bar.close()
+            seconds = time.perf_counter() - start
+            record = {"epoch": epoch, "train_ppl": perplexity(total / n), "valid_ppl": None,
+                      "lr": float(self.optimizer.lr), "seconds": seconds,
+                      "tokens_per_s": n * batch_size * time_size / seconds}
+            if valid_corpus is not None:
+                valid_ppl = evaluate_perplexity(self.model, valid_corpus, eval_batch_size,
+                                                time_size, progress=self.progress)
+                record["valid_ppl"] = valid_ppl
+                if valid_ppl < self.best_valid_ppl:
+                    self.best_valid_ppl, self.best_epoch = valid_ppl, epoch
+                    if self.keep_best:
+                        self._best_params = {k: p.copy() for k, p in self.model.params.items()}
+                else:
+                    self.optimizer.lr /= self.lr_decay
+            for key, value in record.items():
+                self.history[key].append(value)
+            if callback is not None:
+                callback(record)
+        if self.keep_best and self._best_params is not None:
+            for k, p in self.model.params.items():
+                p[...] = self._best_params[k]
+        return self.history
+
+
+# ----------------------------------------------------------------------------- save / load
+
+
+def save_params(model, path) -> None:
+    """Write ``model.params`` to ``path`` with ``np.savez`` (one array per parameter name)."""
+    np.savez(path, **model.params)
+
+
+def load_params(model, path) -> None:
+    """Copy the arrays saved by ``save_params`` into ``model.params`` (in place, in the model's dtype).
+
+    Raises ValueError naming every missing, unexpected or wrongly shaped parameter.
+    """
+    with np.load(path) as saved:
+        stored = {name: saved[name] for name in saved.files}
+    problems = []
+    missing = sorted(set(model.params) - set(stored))
+    unexpected = sorted(set(stored) - set(model.params))
+    if missing:
+        problems.append(f"missing from the file: {missing}")
+    if unexpected:
+        problems.append(f"not parameters of this model: {unexpected}")
+    for name in sorted(set(model.params) & set(stored)):
+        if stored[name].shape != model.params[name].shape:
+            problems.append(f"{name}: file has shape {stored[name].shape}, "
+                            f"model has {model.params[name].shape}")
+    if problems:
+        raise ValueError(f"cannot load {path} into {type(model).__name__}: " + "; ".join(problems))
+    for name, p in model.params.items():
+        p[...] = stored[name]
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def generate(model, start_ids: Sequence[int], length: int, temperature: float = 1.0,
+             rng: np.random.Generator | None = None, *, skip_ids: Sequence[int] = ()) -> np.ndarray:
+    """Sample ``length`` word ids following the prompt ``start_ids`` (not included in the result).
+
+    Resets the model's state, reads the prompt, then feeds back each sampled word.
+    Sampling is from ``softmax(scores / temperature)``; ``temperature=0`` takes the most
+    likely word.  ``skip_ids`` (e.g. ``<unk>``) are never sampled.  The same ``rng``
+    seed gives the same text.
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    start_ids = np.asarray(start_ids, dtype=np.int64).reshape(1, -1)
+    if start_ids.size == 0:
+        raise ValueError("generate needs at least one start id")
+    model.reset_state()
+    scores = model.predict(start_ids)[0, -1]
+    out = np.empty(length, dtype=np.int64)
+    skip = np.asarray(list(skip_ids), dtype=np.int64)
+    for k in range(length):
+        logits = scores.astype(np.float64)
+        logits[skip] = -np.inf
+        if temperature == 0:
+            word = int(np.argmax(logits))
+        else:
+            z = logits / temperature
+            p = np.exp(z - z.max())
+            cdf = np.cumsum(p)
+            word = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+            word = min(word, len(cdf) - 1)
+        out[k] = word
+        scores = model.predict(np.array([[word]]))[0, -1]
+    return out
