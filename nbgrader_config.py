@@ -16,3 +16,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A notebook that loops forever must not hold the batch: each cell gets this long.
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
+
+# The exercises promise that deleted test cells are restored before grading; nbgrader's
+# default (False) would instead let a student drop a test cell and lose nothing.
+c.OverwriteCells.add_missing_cells = True

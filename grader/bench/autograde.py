@@ -1,0 +1,140 @@
+"""``python -m grader bench autograde``: sequential ``nbgrader autograde`` against ours.
+
+Both grade the same submissions of one assignment (a mix of complete, partly wrong and blank
+notebooks) in two copies of a throw-away course, each as its own process, so that each pays
+its own start-up:
+
+* **baseline**: one ``nbgrader autograde ASSIGNMENT`` run (it grades the students one after
+  the other, unsandboxed) -- or, with ``--baseline per-student``, one ``nbgrader autograde
+  --student S`` process per student, as the pitfalls recommend to survive bad submissions;
+* **ours**: ``python -m grader autograde ASSIGNMENT --jobs N`` (sandbox included).
+
+``OverwriteCells.add_missing_cells`` is switched on for nbgrader too, as ours does.  The
+scores of the two gradebooks are compared.  With ``--repeat R`` the two alternate R times
+(on fresh copies) and the medians are reported.  One JSON line is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HELP = "autograding speed: sequential nbgrader autograde vs python -m grader autograde --jobs N"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
+    parser.add_argument("--jobs", type=int, default=2, help="our parallel kernels (default 2)")
+    parser.add_argument("--assignment", default="01_rnn_by_hand")
+    parser.add_argument("--baseline", choices=("batch", "per-student"), default="batch",
+                        help="one nbgrader run for all students (default), or one per student")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="time ours without bubblewrap (to see the sandbox's cost)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="alternate the two this many times; medians are reported")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the courses here")
+
+
+def _submissions(course, assignment: str, n: int) -> None:
+    """complete, partly wrong (first answer cell blanked), blank: in turn."""
+    import nbformat
+
+    from grader.release import ROOT
+
+    (solution,) = sorted((ROOT / "solutions" / assignment).glob("*.ipynb"))
+    release = course.root / "exercises" / assignment / solution.name
+    full = nbformat.read(solution, as_version=4)
+    partial = nbformat.read(solution, as_version=4)
+    blank_nb = nbformat.read(release, as_version=4)
+    blank_answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+                     for c in blank_nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in partial.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in blank_answers:
+            cell.source = blank_answers[gid]
+            break
+    kinds = [full, partial, blank_nb]
+    tmp = course.root / "_bench_tmp.ipynb"
+    for i in range(n):
+        nbformat.write(kinds[i % 3], tmp)
+        course.submit(f"student{i:03d}", assignment, tmp, name=solution.name)
+    tmp.unlink()
+
+
+def _scores(course, assignment: str, students: list[str]) -> dict:
+    return {s: {k: q.score for k, q in course.scores(assignment, s).items()} for s in students}
+
+
+def _time_nbgrader(course, assignment: str, students: list[str], mode: str) -> float:
+    from grader.release import nbgrader_command, nbgrader_env
+
+    missing = "--OverwriteCells.add_missing_cells=True"
+    if mode == "batch":
+        cmds = [nbgrader_command("autograde", assignment, missing, "--log-level=ERROR")]
+    else:
+        cmds = [nbgrader_command("autograde", assignment, f"--student={s}", missing,
+                                 "--log-level=ERROR") for s in students]
+    t0 = time.perf_counter()
+    for cmd in cmds:
+        subprocess.run(cmd, cwd=course.root, env=nbgrader_env(), capture_output=True, text=True,
+                       check=False)
+    return time.perf_counter() - t0
+
+
+def _time_ours(course, assignment: str, jobs: int, sandbox: bool) -> float:
+    from grader.release import nbgrader_env
+
+    cmd = [sys.executable, "-m", "grader", "autograde", assignment, "--jobs", str(jobs),
+           "--course", str(course.root), "--no-progress"]
+    if not sandbox:
+        cmd.append("--unsafe-no-sandbox")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=nbgrader_env(), capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+    return elapsed
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.course import Course, make_course
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="rnns-bench-autograde-"))
+    try:
+        pristine = make_course(workdir / "pristine", [args.assignment])
+        _submissions(pristine, args.assignment, args.n)
+        students = sorted(p.name for p in (pristine.root / "submitted").iterdir())
+        t_nb, t_ours, identical = [], [], True
+        for r in range(args.repeat):
+            base = Course(Path(shutil.copytree(pristine.root, workdir / f"nbgrader{r}")))
+            ours = Course(Path(shutil.copytree(pristine.root, workdir / f"ours{r}")))
+            order = ("nbgrader", "ours") if r % 2 == 0 else ("ours", "nbgrader")
+            for who in order:   # alternate, so that a change of machine load hits both
+                if who == "nbgrader":
+                    t_nb.append(_time_nbgrader(base, args.assignment, students, args.baseline))
+                else:
+                    t_ours.append(_time_ours(ours, args.assignment, args.jobs,
+                                             not args.unsafe_no_sandbox))
+            identical &= (_scores(base, args.assignment, students)
+                          == _scores(ours, args.assignment, students))
+        med_nb, med_ours = statistics.median(t_nb), statistics.median(t_ours)
+        print(json.dumps({
+            "benchmark": "autograde", "assignment": args.assignment, "n": args.n,
+            "jobs": args.jobs, "baseline": f"nbgrader autograde ({args.baseline}, sequential)",
+            "nbgrader_s": round(med_nb, 2), "ours_s": round(med_ours, 2),
+            "ratio": round(med_nb / med_ours, 2) if med_ours else None,
+            "runs_nbgrader_s": [round(t, 2) for t in t_nb], "runs_ours_s": [round(t, 2) for t in t_ours],
+            "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+            "sandboxed": not args.unsafe_no_sandbox, "scores_identical": identical,
+        }))
+        return 0 if identical else 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,64 @@
+"""``python -m grader autograde ASSIGNMENT``: grade every submission, N at a time, sandboxed."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+HELP = "autograde all submissions of an assignment in parallel, each kernel sandboxed (bwrap)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", help="the assignment, e.g. 01_rnn_by_hand")
+    parser.add_argument("--jobs", "-j", type=int, default=2, help="kernels at once (default 2)")
+    parser.add_argument("--force", action="store_true",
+                        help="grade again what is already graded")
+    parser.add_argument("--student", nargs="+", metavar="ID", default=None,
+                        help="only these students")
+    parser.add_argument("--course", type=Path, default=Path("."),
+                        help="the course folder (nbgrader's root; default: the current folder)")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="where to write the JSON summary (default: "
+                             "autograded/<assignment>-autograde-summary.json)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run student code without bubblewrap (only on a trusted machine)")
+    parser.add_argument("--config", action="append", default=[], metavar="--Class.trait=value",
+                        help="extra nbgrader/grader configuration, e.g. "
+                             "--config=--Execute.timeout=30 (repeatable)")
+    parser.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.grading.sandbox import Sandbox, SandboxUnavailable
+
+    if not args.unsafe_no_sandbox:   # before the heavy imports: say so at once
+        try:
+            Sandbox().check_available()
+        except SandboxUnavailable as exc:
+            print(f"grader autograde: refusing to run student code unsandboxed: {exc}",
+                  file=sys.stderr)
+            return 2
+    from grader.grading.autograde import autograde, format_table
+
+    course = args.course.resolve()
+    if not (course / "nbgrader_config.py").exists() and not (course / "gradebook.db").exists():
+        print(f"grader autograde: {course} does not look like a course folder "
+              "(no nbgrader_config.py or gradebook.db); use --course", file=sys.stderr)
+        return 2
+    if not args.verbose:
+        logging.getLogger("traitlets").setLevel(logging.ERROR)
+    try:
+        batch = autograde(course, args.assignment, jobs=args.jobs, force=args.force,
+                          students=args.student, sandbox=not args.unsafe_no_sandbox,
+                          summary_path=args.summary, progress=not args.no_progress,
+                          config_overrides=args.config, quiet=not args.verbose)
+    except SandboxUnavailable as exc:
+        print(f"grader autograde: refusing to run student code unsandboxed: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. the assignment is not in the gradebook
+        print(f"grader autograde: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(batch))
+    return 1 if batch.failures else 0
