@@ -1,11 +1,12 @@
 """Real nbgrader runs: solutions earn full marks, blank exercises zero, mistakes part."""
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from grader.course import make_course
 from grader.release import assignments
+
+from grading_helpers import mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = assignments()
@@ -40,14 +41,6 @@ def test_blank_exercise_earns_zero(course, assignment):
     assert scores and all(q.score == 0 for q in scores.values()), scores
 
 
-def mutate(source: Path, target: Path, grade_id: str, old: str, new: str) -> Path:
-    """A copy of ``source`` with ``old`` replaced by ``new`` in the cell ``grade_id``."""
-    nb = nbformat.read(source, as_version=4)
-    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    assert old in cell.source
-    cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, target)
-    return target
 
 
 def test_forgetting_tanh_earns_partial_marks(course, tmp_path):

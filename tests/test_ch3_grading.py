@@ -4,12 +4,14 @@ Each test submits a copy of the instructor's solution with one plausible mistake
 autogrades it with nbgrader, and reads both the gradebook (points per question) and the
 autograded notebook (the message the student would read).
 """
+import functools
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from grader.course import make_course
+
+import grading_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "03_embeddings"
@@ -21,33 +23,8 @@ def course(tmp_path_factory):
     return make_course(tmp_path_factory.mktemp("course3"), [ASSIGNMENT])
 
 
-def mutate(target: Path, grade_id: str, old: str, new: str) -> Path:
-    """A copy of the solution with ``old`` replaced by ``new`` in the cell ``grade_id``."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    assert cell.source.count(old) == 1, f"{old!r} not found once in {grade_id}"
-    cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, target)
-    return target
-
-
-def grade(course, student: str, notebook: Path):
-    """Autograde ``notebook`` as ``student``'s submission; return (points, error texts)."""
-    course.submit(student, ASSIGNMENT, notebook, name=SOLUTION.name)
-    proc = course.autograde(ASSIGNMENT, student)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    scores = course.scores(ASSIGNMENT, student)
-    graded = nbformat.read(course.root / "autograded" / student / ASSIGNMENT / SOLUTION.name,
-                           as_version=4)
-    errors = {}
-    for cell in graded.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                errors[grade_id] = f"{output.ename}: {output.evalue}"
-    points = {name: q.score for name, q in scores.items()}
-    maximum = {name: q.max_score for name, q in scores.items()}
-    return points, maximum, errors
+mutate = functools.partial(grading_helpers.mutate, SOLUTION)
+grade = functools.partial(grading_helpers.grade, assignment=ASSIGNMENT)
 
 
 def test_scatter_bug_loses_exactly_the_backward_question(course, tmp_path):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -15,22 +14,9 @@ from grader.data.ptb import (PTB_SHA256, TOKEN_COUNTS, PTBChecksumError, PTBNotF
                              find_ptb, load_ptb)
 
 
-def _ptb_dir() -> Path | None:
-    """The PTB files: $RNNS_DATA_DIR, else the shared data directory next to the repo."""
-    candidates = [os.environ.get("RNNS_DATA_DIR"),
-                  Path(__file__).resolve().parents[2] / "shared" / "data" / "ptb",
-                  "/work/shared/data/ptb"]
-    for c in candidates:
-        if c and (Path(c) / "ptb.train.txt").is_file():
-            return Path(c)
-    return None
-
-
 @pytest.fixture(scope="module")
-def real_dir() -> Path:
-    directory = _ptb_dir()
-    if directory is None:
-        pytest.skip("PTB files not available (set RNNS_DATA_DIR)")
+def real_dir(ptb_dir) -> Path:
+    directory = ptb_dir
     return directory
 
 

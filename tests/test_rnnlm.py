@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,22 +12,9 @@ from grader.reference.rnnlm import (LanguageModel, LstmRnnlm, SimpleRnnlm, Train
                                     perplexity, save_params, sequential_batches)
 
 
-def _ptb_dir() -> Path | None:
-    """The PTB files: $RNNS_DATA_DIR, else the shared data directory next to the repo."""
-    candidates = [os.environ.get("RNNS_DATA_DIR"),
-                  Path(__file__).resolve().parents[2] / "shared" / "data" / "ptb",
-                  "/work/shared/data/ptb"]
-    for c in candidates:
-        if c and (Path(c) / "ptb.train.txt").is_file():
-            return Path(c)
-    return None
-
-
 @pytest.fixture(scope="module")
-def ptb():
-    directory = _ptb_dir()
-    if directory is None:
-        pytest.skip("PTB files not available (set RNNS_DATA_DIR)")
+def ptb(ptb_dir):
+    directory = ptb_dir
     from grader.data.ptb import load_ptb
 
     return load_ptb(directory, allow_download=False)

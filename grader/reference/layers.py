@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.reference.cells import rnn_step_backward, rnn_step_forward
 from grader.reference.functions import log_softmax
 from grader.reference.layer import Layer
 
@@ -117,33 +118,6 @@ class Dense(Layer):
         return dout @ self.params["W"].T
 
 
-# --------------------------------------------------------------------------------------
-# One tanh step, as plain functions, so RNNCell and SimpleRNN share the same math
-# --------------------------------------------------------------------------------------
-def rnn_step_forward(x: np.ndarray, h_prev: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
-                     b: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """h_next = tanh(x @ Wx + h_prev @ Wh + b).
-
-    x (N, D), h_prev (N, H), Wx (D, H), Wh (H, H), b (H,)  ->  h_next (N, H), cache.
-    """
-    h_next = np.tanh(x @ Wx + h_prev @ Wh + b)
-    return h_next, (x, h_prev, h_next)
-
-
-def rnn_step_backward(dh_next: np.ndarray, cache: tuple, Wx: np.ndarray, Wh: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of one step.
-
-    dh_next (N, H)  ->  dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,).
-    """
-    x, h_prev, h_next = cache
-    # tanh'(a) = 1 - tanh(a)^2, and tanh(a) is h_next, already stored.
-    da = dh_next * (1.0 - h_next * h_next)
-    dx = da @ Wx.T
-    dh_prev = da @ Wh.T
-    return dx, dh_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-
-
 class RNNCell(Layer):
     """A single tanh step: ``h_next = tanh(x @ Wx + h_prev @ Wh + b)``.
 
@@ -170,8 +144,7 @@ class RNNCell(Layer):
 
     def backward(self, dh_next: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """dh_next (N, H)  ->  (dx (N, D), dh_prev (N, H)); adds into grads Wx, Wh, b."""
-        dx, dh_prev, dWx, dWh, db = rnn_step_backward(
-            dh_next, self.cache, self.params["Wx"], self.params["Wh"])
+        dx, dh_prev, dWx, dWh, db = rnn_step_backward(dh_next, self.cache)
         self.grads["Wx"] += dWx
         self.grads["Wh"] += dWh
         self.grads["b"] += db
@@ -237,7 +210,7 @@ class SimpleRNN(Layer):
         for t in reversed(range(T)):
             if self.return_sequences:
                 dh = dh + dout[:, t]
-            dx[:, t], dh, dWx, dWh, db = rnn_step_backward(dh, self.caches[t], p["Wx"], p["Wh"])
+            dx[:, t], dh, dWx, dWh, db = rnn_step_backward(dh, self.caches[t])
             self.grads["Wx"] += dWx
             self.grads["Wh"] += dWh
             self.grads["b"] += db
