@@ -12,6 +12,10 @@ and prints one JSON line per model and implementation:
 * ``impl: "torch"``: the same model in PyTorch on the CPU, only if ``import torch``
   works (torch is never a dependency of the course).
 
+``train_ppl`` is the perplexity over the timed iterations: a cross-check between
+implementations, not a quality figure (the tanh RNN at lr 20 diverges within its first
+few hundred steps, so its value is huge; the LSTM's falls steadily).
+
 Tokens/s counts the N*T = 700 predicted words of each iteration, over full training
 steps (forward, backward, clipping, update, zeroing).  The machine's other load makes
 the numbers noisy: ``--repeats`` runs the timed block several times and reports the best
