@@ -154,16 +154,13 @@ class TimeMRNN(_Stateful):
             return self._forward(xs, noise)
 
     def _forward(self, xs: np.ndarray, noise: np.ndarray | None) -> np.ndarray:
-        N, T, D = xs.shape
+        N, T, _ = xs.shape
         H, K, G = self.H, self.K, self.G
         KG = K * G
         lstm = self.cell == "lstm"
         Wx_all, Wh_all, b_all = self._fused()
         dtype = Wx_all.dtype
-        x2 = xs.transpose(1, 0, 2).reshape(T * N, D)
-        ax = x2 @ Wx_all
-        ax += b_all
-        ax = ax.reshape(T, N, KG + K)
+        x2, ax = self._input_projection(xs, Wx_all, b_all)      # ax (T, N, KG + K)
         g = self._noise(noise, T, N, dtype) if self.training else None
         tau = self.tau
 

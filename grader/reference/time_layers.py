@@ -124,6 +124,20 @@ class _Stateful(Layer):
             setattr(self, name, None)
             setattr(self, "d" + name, None)
 
+    @staticmethod
+    def _input_projection(xs: np.ndarray, Wx: np.ndarray, b: np.ndarray):
+        """The input's part of every step at once, outside the time loop.
+
+        xs (N, T, D), Wx (D, G), b (G,) -> x2 (T*N, D), a time-major copy of the input
+        (each step's rows contiguous, kept for the backward pass), and
+        ax (T, N, G) = x_t @ Wx + b for every step t, from one matrix product.
+        """
+        N, T, D = xs.shape
+        x2 = xs.transpose(1, 0, 2).reshape(T * N, D)
+        ax = x2 @ Wx
+        ax += b
+        return x2, ax.reshape(T, N, -1)
+
     def _initial(self, name: str, N: int, H: int, dtype) -> np.ndarray:
         s = getattr(self, name)
         if s is None:
@@ -161,13 +175,9 @@ class TimeRNN(_Stateful):
     def forward(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T, D) -> hs (N, T, H)."""
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
-        N, T, D = xs.shape
+        N, T, _ = xs.shape
         H = Wh.shape[0]
-        # Time-major copy of the input, so each step's rows are contiguous.
-        x2 = xs.transpose(1, 0, 2).reshape(T * N, D)
-        ax = x2 @ Wx
-        ax += b
-        ax = ax.reshape(T, N, H)
+        x2, ax = self._input_projection(xs, Wx, b)
         # states[0] is the initial state, states[t + 1] the output of step t.
         states = np.empty((T + 1, N, H), dtype=ax.dtype)
         states[0] = self._initial("h", N, H, ax.dtype)
@@ -228,12 +238,9 @@ class TimeLSTM(_Stateful):
     def forward(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T, D) -> hs (N, T, H)."""
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
-        N, T, D = xs.shape
+        N, T, _ = xs.shape
         H = Wh.shape[0]
-        x2 = xs.transpose(1, 0, 2).reshape(T * N, D)
-        ax = x2 @ Wx
-        ax += b
-        ax = ax.reshape(T, N, 4 * H)
+        x2, ax = self._input_projection(xs, Wx, b)
         states = np.empty((T + 1, N, H), dtype=ax.dtype)
         states[0] = self._initial("h", N, H, ax.dtype)
         c = self._initial("c", N, H, ax.dtype)
