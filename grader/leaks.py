@@ -7,6 +7,7 @@ the built site, the student bundle).
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -71,3 +72,30 @@ def find_leaks(text: str, secrets: set[str]) -> list[str]:
     found = [m for m in MARKERS if m in flat]
     found += sorted(line for line in secrets if line in flat)
     return found
+
+
+def text_lines(name: str, data: bytes) -> list[str]:
+    """The whitespace-squashed lines a file shows: a notebook's sources and outputs, else its text.
+
+    For files that ship code to students (the bundle), secrets are matched against whole
+    lines: ``find_leaks`` matches substrings, which is right for pages and released
+    notebooks but would flag public code when a short hidden-test line is part of a longer
+    public one (``layer.backward(dout)`` within ``dinputs = layer.backward(dout)``).
+    """
+    text = data.decode("utf-8", errors="replace")
+    if name.endswith(".ipynb"):
+        parts = []
+        for cell in json.loads(text).get("cells", []):
+            parts.append(joined_source(cell.get("source", "")))
+            for output in cell.get("outputs", []):
+                parts.append(joined_source(output.get("text", "")))
+                parts += [joined_source(v) for v in output.get("data", {}).values()
+                          if isinstance(v, (str, list))]
+                parts += output.get("traceback", [])
+        text = "\n".join(parts)
+    return [_squash(line) for line in text.splitlines()]
+
+
+def joined_source(value) -> str:
+    """A notebook field that may be a list of strings, as one string."""
+    return "".join(value) if isinstance(value, list) else str(value)

@@ -131,35 +131,11 @@ class BundleError(RuntimeError):
     """The bundle would hold something students must not get, or lack what they need."""
 
 
-def text_lines(name: str, data: bytes) -> list[str]:
-    """The lines a file shows: a notebook's cell sources and outputs, else its text."""
-    text = data.decode("utf-8", errors="replace")
-    if name.endswith(".ipynb"):
-        nb = json.loads(text)
-        parts = []
-        for cell in nb.get("cells", []):
-            parts.append(_joined(cell.get("source", "")))
-            for output in cell.get("outputs", []):
-                parts.append(_joined(output.get("text", "")))
-                parts += [_joined(v) for v in output.get("data", {}).values()
-                          if isinstance(v, (str, list))]
-                parts += output.get("traceback", [])
-        text = "\n".join(parts)
-    return [" ".join(line.split()) for line in text.splitlines()]
-
-
-def _joined(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
 def audit(contents: dict[str, bytes], root: Path = ROOT) -> list[str]:
     """Problems found: unexpected paths, secret lines or nbgrader markers in any file.
 
-    A secret line is found when a whole line of a file equals it (whitespace squashed).
-    ``leaks.find_leaks`` looks for substrings, which is right for the released notebooks
-    but flags public code in the shipped modules when a short hidden-test line happens to
-    be part of a longer public one (``layer.backward(dout)`` within gradcheck.py's
-    ``dinputs = layer.backward(dout)``); markers are still looked for anywhere.
+    Secret lines are matched as whole lines (``leaks.text_lines``), markers anywhere:
+    see ``grader.leaks`` for why shipped code needs whole-line matching.
     """
     secrets = leaks.secret_lines(sorted((root / "solutions").glob("*/*.ipynb")))
     allowed = {f"{TOP}/{n}" for n in (*STUDENT_MODULES, "grader/grading/__init__.py",
@@ -171,7 +147,7 @@ def audit(contents: dict[str, bytes], root: Path = ROOT) -> list[str]:
                 name in allowed or name.startswith(f"{TOP}/exercises/")):
             problems.append(f"{name}: not a file students should get")
         found = leaks.find_leaks(data.decode("utf-8", errors="replace"), set())
-        found += sorted(secrets.intersection(text_lines(name, data)))
+        found += sorted(secrets.intersection(leaks.text_lines(name, data)))
         if found:
             problems.append(f"{name}: {found[:3]}")
     return problems
@@ -188,7 +164,7 @@ def missing_modules(contents: dict[str, bytes]) -> list[str]:
     for name, data in contents.items():
         if not name.endswith(".ipynb"):
             continue
-        source = "\n".join(_joined(c.get("source", ""))
+        source = "\n".join(leaks.joined_source(c.get("source", ""))
                            for c in json.loads(data.decode("utf-8")).get("cells", []))
         for match in _IMPORT.finditer(source):
             module = (match.group(1) or match.group(2)).replace(".", "/")
