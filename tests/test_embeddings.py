@@ -230,15 +230,15 @@ def test_load_errors_name_the_mismatch(trained, tmp_path):
     path = save_weights(trained["embedding"][0], tmp_path / "emb.npz")
     wrong_size = make_model("embedding", V=26)
     before = {k: p.copy() for k, p in wrong_size.params.items()}
-    with pytest.raises(ValueError, match=r"embed\.W: file has shape \(5, 2\), model expects "
+    with pytest.raises(ValueError, match=r"embed\.W: the file has shape \(5, 2\), the model "
                                          r"\(26, 2\)"):
         load_weights(wrong_size, path)
     for name, p in wrong_size.params.items():  # nothing was half-loaded
         np.testing.assert_array_equal(p, before[name])
-    with pytest.raises(ValueError, match=r"not in model: \['embed\.W'\]"):
+    with pytest.raises(ValueError, match=r"not in the model: \['embed\.W'\]"):
         load_weights(make_model("one_hot"), path)
     path_oh = save_weights(trained["one_hot"][0], tmp_path / "oh.npz")
-    with pytest.raises(ValueError, match=r"missing from file: \['embed\.W'\]"):
+    with pytest.raises(ValueError, match=r"missing from the file: \['embed\.W'\]"):
         load_weights(make_model("embedding"), path_oh)
 
 

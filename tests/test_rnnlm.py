@@ -203,6 +203,14 @@ def test_trainer_decays_lr_when_validation_gets_worse_and_keeps_best():
     assert len(history["grad_norm"]) == 4 * (100 // 10)
 
 
+def test_trainer_decay_from_divides_the_lr_every_epoch_from_then_on():
+    corpus = np.random.default_rng(0).integers(0, 20, 400)
+    trainer = Trainer(SimpleRnnlm(20, 8, 8, rng=np.random.default_rng(0)), lr=1.0, clip=0.25,
+                      lr_decay=2.0, decay_from=3, progress=False)
+    history = trainer.fit(corpus, epochs=5, batch_size=4, time_size=5)  # no validation
+    assert history["lr"] == [1.0, 1.0, 0.5, 0.25, 0.125]
+
+
 def test_trainer_restores_best_parameters():
     corpus = np.random.default_rng(0).integers(0, 20, 400)
     model = SimpleRnnlm(20, 8, 8, rng=np.random.default_rng(0))
@@ -232,9 +240,11 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_reports_name_and_shape_mismatches(tmp_path):
     save_params(SimpleRnnlm(30, 6, 7), tmp_path / "rnn.npz")
-    with pytest.raises(ValueError, match=r"lstm\.Wx.*|missing"):
+    with pytest.raises(ValueError, match=r"missing from the file: \['lstm\.Wh', 'lstm\.Wx', "
+                                         r"'lstm\.b'\]; not in the model: \['rnn\.Wh'"):
         load_params(LstmRnnlm(30, 6, 7), tmp_path / "rnn.npz")
-    with pytest.raises(ValueError, match=r"embed\.W: file has shape \(30, 6\), model has \(31, 6\)"):
+    with pytest.raises(ValueError, match=r"embed\.W: the file has shape \(30, 6\), the model "
+                                         r"\(31, 6\)"):
         load_params(SimpleRnnlm(31, 6, 7), tmp_path / "rnn.npz")
 
 
@@ -323,3 +333,85 @@ def test_bench_cli_smoke(ptb, capsys):
     assert impls["reference"]["tokens_per_s"] > 0 and "speedup_vs_textbook" in impls["reference"]
     # same initial weights and batches: the first steps' perplexities agree
     assert impls["reference"]["train_ppl"] == pytest.approx(impls["textbook"]["train_ppl"], rel=0.05)
+
+
+# ----------------------------------------------------------------------------- the training step
+
+
+def test_trainer_step_equals_clip_then_sgd():
+    """Trainer folds clipping into the update (one pass less): same step as the textbook's
+    clip_grads(grads, 0.25) followed by p -= lr * g."""
+    from grader.reference.optim import SGD, clip_grads
+
+    rng = np.random.default_rng(0)
+    xs, ts = rng.integers(0, 50, (4, 6)), rng.integers(0, 50, (4, 6))
+    fused = LstmRnnlm(50, 8, 8, dtype=np.float64, rng=np.random.default_rng(1))
+    plain = LstmRnnlm(50, 8, 8, dtype=np.float64, rng=np.random.default_rng(1))
+    trainer = Trainer(fused, lr=20.0, clip=0.25, progress=False)
+    loss = trainer.train_step(xs, ts)
+    assert plain.forward(xs, ts) == loss
+    plain.backward()
+    norm = clip_grads(plain.grads, 0.25)
+    assert trainer.history["grad_norm"] == [pytest.approx(norm, rel=1e-12)]
+    assert norm > 0.25  # the step was really clipped
+    SGD(20.0).step(plain.params, plain.grads)
+    for name in plain.params:
+        np.testing.assert_allclose(fused.params[name], plain.params[name], rtol=1e-12,
+                                   atol=1e-15, err_msg=name)
+    assert not any(g.any() for g in fused.grads.values())
+
+
+def test_training_is_reproducible_with_threads(ptb):
+    """Same seed, same batches: bit-identical weights, although threads share the work."""
+    def train():
+        model = SimpleRnnlm(ptb.vocab_size, 32, 32, rng=np.random.default_rng(7))
+        trainer = Trainer(model, lr=1.0, clip=0.25, progress=False)
+        for xs, ts in sequential_batches(ptb.train, 20, 35, n_batches=4):
+            trainer.train_step(xs, ts)
+        return model.params
+
+    first, second = train(), train()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+def test_forget_bias_sets_the_forget_block_only():
+    model = LstmRnnlm(30, 4, 5, forget_bias=1.0, rng=np.random.default_rng(0))
+    b = model.params["lstm.b"]
+    np.testing.assert_array_equal(b[:5], 1.0)
+    assert not b[5:].any()
+    with pytest.raises(TypeError):
+        SimpleRnnlm(30, 4, 5, forget_bias=1.0)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_torch_comparison_model_matches_the_reference(kind, ptb):
+    """The benchmark's PyTorch model (run only where torch is installed; it is never a
+    dependency) computes the same losses from the same weights, step after step."""
+    pytest.importorskip("torch")
+    from grader.bench.rnnlm import torch_rnnlm
+
+    cls = SimpleRnnlm if kind == "rnn" else LstmRnnlm
+    model = cls(ptb.vocab_size, 100, 100, rng=np.random.default_rng(0))
+    loss_fn, torch_step = torch_rnnlm(kind, model.params, 100, lr=1.0, clip=0.25)
+    batches = list(sequential_batches(ptb.train, 20, 35, n_batches=4))
+    assert loss_fn(*batches[0]) == pytest.approx(model.forward(*batches[0]), rel=1e-5)
+    model.reset_state()
+    trainer = Trainer(model, lr=1.0, clip=0.25, progress=False)
+    for xs, ts in batches:  # state carried, clipped SGD: the losses stay together
+        assert torch_step(xs, ts) == pytest.approx(trainer.train_step(xs, ts), rel=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lstm_comes_within_3_percent_of_the_bayes_optimum_on_dice(seed, tmp_path):
+    """The chapter's dice experiment: the generating HMM gives the best possible
+    perplexity; a small LSTM trained for 5 short epochs must come within 3% of it."""
+    from grader.corpus.dice import FACES, load_dice_corpus, make_dice_corpus
+
+    make_dice_corpus(tmp_path, seed=0, sizes={"train": 20_000, "valid": 3_000, "test": 3_000})
+    dice = load_dice_corpus(tmp_path)
+    bayes = dice["meta"]["splits"]["valid"]["bayes_perplexity"]
+    model = LstmRnnlm(len(FACES), 16, 32, rng=np.random.default_rng(seed))
+    history = Trainer(model, lr=2.0, clip=1.0, progress=False).fit(
+        dice["tokens"]["train"], dice["tokens"]["valid"], epochs=5, batch_size=20, time_size=35)
+    assert bayes <= history["valid_ppl"][-1] <= 1.03 * bayes

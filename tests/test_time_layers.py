@@ -332,3 +332,66 @@ def test_layers_do_not_modify_their_inputs(rng):
     fused.forward(xs, ts)
     fused.backward()
     np.testing.assert_array_equal(xs, copy)
+
+
+# ----------------------------------------------------------------------------- fused layer: threads
+
+
+def _fused_pair(rng, workers=2):
+    layer = TimeAffineSoftmaxWithLoss(D, V, workers=workers, block_rows=2, dtype=F64, rng=rng)
+    layer.parallel_min_size = 0
+    layer.chunk_size = 8  # several column blocks even on this tiny problem
+    layer.params["b"][:] = rng.standard_normal(V)
+    return layer
+
+
+def test_deferred_parameter_gradients_equal_the_direct_ones(rng):
+    xs, ts = rng.standard_normal((N, T, D)), targets(rng)
+    direct, deferred = _fused_pair(np.random.default_rng(3)), _fused_pair(np.random.default_rng(3))
+    direct.forward(xs, ts)
+    dx_direct = direct.backward(0.5)
+    deferred.forward(xs, ts)
+    dx_deferred = deferred.backward(0.5, defer_param_grads=True)
+    np.testing.assert_array_equal(dx_deferred, dx_direct)  # dh is complete at once
+    deferred.finish_backward()
+    for name in ("W", "b"):
+        np.testing.assert_allclose(deferred.grads[name], direct.grads[name], rtol=1e-12)
+    # A pending backward is finished before anything that would race with it.
+    deferred.backward(0.5, defer_param_grads=True)
+    deferred.zero_grad()
+    assert not any(g.any() for g in deferred.grads.values())
+    deferred.backward(0.5, defer_param_grads=True)
+    deferred.forward(xs, ts)  # overwrites the scores buffer: must wait for the pending work
+    np.testing.assert_allclose(deferred.grads["W"], direct.grads["W"], rtol=1e-12)
+
+
+def test_fused_layer_is_deterministic_whichever_thread_takes_which_block(rng):
+    """Blocks go to whichever thread is free, but each block's numbers do not depend on
+    the thread: the same inputs give bit-identical results, run after run.  (Another
+    number of workers cuts other blocks, which changes the last bits only.)"""
+    xs, ts = rng.standard_normal((N, T, D)), targets(rng)
+    results = {}
+    for workers in (1, 3, 3, 3):
+        layer = _fused_pair(np.random.default_rng(4), workers=workers)
+        loss = layer.forward(xs, ts)
+        results.setdefault(workers, []).append((loss, layer.backward(), layer.grads["W"].copy()))
+    first = results[3][0]
+    for loss, dx, dW in results[3][1:]:
+        assert loss == first[0]
+        np.testing.assert_array_equal(dx, first[1])
+        np.testing.assert_array_equal(dW, first[2])
+    np.testing.assert_allclose(results[1][0][2], first[2], rtol=1e-12, atol=1e-15)
+
+
+def test_fused_layer_uses_replaced_parameter_arrays(rng):
+    """W and b are views of one stacked array; arrays put in their place still count."""
+    fused = _fused_pair(rng)
+    affine, softmax = TimeAffine(D, V, dtype=F64), TimeSoftmaxWithLoss()
+    new_W, new_b = rng.standard_normal((D, V)), rng.standard_normal(V)
+    fused.params["W"], fused.params["b"] = new_W, new_b
+    affine.params["W"][:], affine.params["b"][:] = new_W, new_b
+    xs, ts = rng.standard_normal((N, T, D)), targets(rng)
+    assert fused.forward(xs, ts) == pytest.approx(softmax.forward(affine.forward(xs), ts),
+                                                  rel=1e-12)
+    np.testing.assert_allclose(fused.backward(), affine.backward(softmax.backward()),
+                               rtol=1e-10, atol=1e-14)

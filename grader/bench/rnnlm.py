@@ -17,9 +17,11 @@ implementations, not a quality figure (the tanh RNN at lr 20 diverges within its
 few hundred steps, so its value is huge; the LSTM's falls steadily).
 
 Tokens/s counts the N*T = 700 predicted words of each iteration, over full training
-steps (forward, backward, clipping, update, zeroing).  The machine's other load makes
-the numbers noisy: ``--repeats`` runs the timed block several times and reports the best
-and the median.
+steps (forward, backward, clipping, update, zeroing): for the reference, exactly the
+step of ``Trainer`` (what ``python -m grader train`` runs).  The machine's other load
+makes the numbers noisy: ``--repeats`` times several blocks of each implementation,
+interleaved (reference, textbook, torch, reference, ...), and reports the best and the
+median block, and the ratios of both.
 """
 from __future__ import annotations
 
@@ -54,7 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-def _step_fn(model, lr: float = LR, clip: float = CLIP):
+def _reference_step(model, lr: float = LR, clip: float = CLIP):
+    """The training step of the course's ``Trainer`` (what ``train rnnlm`` runs)."""
+    from grader.reference.rnnlm import Trainer
+
+    return Trainer(model, lr=lr, clip=clip, progress=False).train_step
+
+
+def _textbook_step(model, lr: float = LR, clip: float = CLIP):
+    """The textbook's step: clip the gradients in place, then plain SGD, in one thread."""
     from grader.reference.optim import SGD, clip_grads
 
     optimizer = SGD(lr)
@@ -70,34 +80,62 @@ def _step_fn(model, lr: float = LR, clip: float = CLIP):
     return step
 
 
-def time_training(step, batches, warmup: int, iters: int, repeats: int) -> dict:
-    """Run ``warmup`` untimed steps, then ``repeats`` timed blocks of ``iters`` steps."""
-    for _ in range(warmup):
-        step(*next(batches))
-    rates, losses = [], []
+# Pause before each timed block: the BLAS (and OpenMP) threads that the previous block's
+# implementation left spinning go to sleep meanwhile instead of competing with this one.
+SETTLE_SECONDS = 0.3
+
+
+def _time_block(step, batches, iters: int) -> tuple[float, list[float]]:
+    time.sleep(SETTLE_SECONDS)
+    start = time.perf_counter()
+    losses = [step(*next(batches)) for _ in range(iters)]
+    return iters * BATCH * TIME / (time.perf_counter() - start), losses
+
+
+def time_implementations(impls: dict, warmup: int, repeats: int) -> dict[str, dict]:
+    """Time several implementations of a training step, interleaved.
+
+    ``impls`` maps a name to ``(step, batches, iters)``.  After ``warmup`` untimed steps
+    each, every repeat times one block of ``iters`` steps of each implementation in turn,
+    so that a change in the machine's load affects them all alike and their ratios stay
+    meaningful.  Returns per name the best and median tokens/s, all of them, and the
+    perplexity over the timed steps.
+    """
+    for step, batches, _ in impls.values():
+        for _ in range(warmup):
+            step(*next(batches))
+    rates = {name: [] for name in impls}
+    losses = {name: [] for name in impls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(iters):
-            losses.append(step(*next(batches)))
-        rates.append(iters * BATCH * TIME / (time.perf_counter() - start))
-    return {"loadavg_1min": round(os.getloadavg()[0], 2),  # other processes: noisy numbers
-            "tokens_per_s": round(max(rates)), "tokens_per_s_median": round(statistics.median(rates)),
-            "tokens_per_s_all": [round(r) for r in rates],
-            "train_ppl": round(math.exp(sum(losses) / len(losses)), 3),
-            "final_ppl": round(math.exp(sum(losses[-iters:]) / iters), 3)}
+        for name, (step, batches, iters) in impls.items():
+            rate, block_losses = _time_block(step, batches, iters)
+            rates[name].append(rate)
+            losses[name].extend(block_losses)
+    result = {}
+    for name, (_, _, iters) in impls.items():
+        r, l = rates[name], losses[name]
+        result[name] = {"iters": iters, "tokens_per_s": round(max(r)),
+                        "tokens_per_s_median": round(statistics.median(r)),
+                        "tokens_per_s_all": [round(x) for x in r],
+                        "train_ppl": round(math.exp(sum(l) / len(l)), 3),
+                        "final_ppl": round(math.exp(sum(l[-iters:]) / iters), 3)}
+    return result
 
 
-def _torch_result(kind: str, model, corpus, args, iters: int) -> dict:
-    """The same model in PyTorch (CPU, float32), started from the same weights."""
+def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: float = CLIP):
+    """The same language model in PyTorch (CPU, float32), from the reference's weights.
+
+    kind "rnn" or "lstm"; ``params`` the reference model's ``{name: array}``.  Returns
+    ``(loss_fn, step)``: ``loss_fn(xs, ts)`` the mean cross-entropy of a batch without
+    training or carrying the state, and ``step(xs, ts)`` one training step (SGD ``lr``,
+    clipping at ``clip``, the state carried across calls as in truncated BPTT).
+    """
     import numpy as np
     import torch
 
-    from grader.reference.rnnlm import sequential_batches
-
-    torch.manual_seed(args.seed)
-    p = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in model.params.items()}
+    p = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in params.items()}
     V, D = p["embed.W"].shape
-    H = HIDDEN
+    H = hidden
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -128,9 +166,23 @@ def _torch_result(kind: str, model, corpus, args, iters: int) -> dict:
             return self.affine(out), state
 
     net = Net()
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    # torch adds two bias vectors (bias_ih + bias_hh) where the reference has one b: keep
+    # bias_hh at zero, or SGD would move the sum twice as fast and clipping would count it
+    # twice.
+    net.rnn.bias_hh_l0.requires_grad_(False)
+    opt = torch.optim.SGD([q for q in net.parameters() if q.requires_grad], lr=lr)
+    cross_entropy = torch.nn.CrossEntropyLoss()
     state = [None]
+
+    def tensors(xs, ts):
+        return (torch.from_numpy(np.asarray(xs, dtype=np.int64)),
+                torch.from_numpy(np.asarray(ts, dtype=np.int64)))
+
+    def loss_fn(xs, ts) -> float:
+        xs_t, ts_t = tensors(xs, ts)
+        with torch.no_grad():
+            scores, _ = net(xs_t, None)
+            return float(cross_entropy(scores.reshape(-1, V), ts_t.reshape(-1)))
 
     def detach(s):
         if s is None:
@@ -138,21 +190,17 @@ def _torch_result(kind: str, model, corpus, args, iters: int) -> dict:
         return tuple(x.detach() for x in s) if isinstance(s, tuple) else s.detach()
 
     def step(xs, ts) -> float:
-        xs_t = torch.from_numpy(np.asarray(xs, dtype=np.int64))
-        ts_t = torch.from_numpy(np.asarray(ts, dtype=np.int64))
+        xs_t, ts_t = tensors(xs, ts)
         scores, new_state = net(xs_t, detach(state[0]))
         state[0] = new_state
-        loss = loss_fn(scores.reshape(-1, V), ts_t.reshape(-1))
+        loss = cross_entropy(scores.reshape(-1, V), ts_t.reshape(-1))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), CLIP)
+        torch.nn.utils.clip_grad_norm_([q for q in net.parameters() if q.requires_grad], clip)
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
-    batches = sequential_batches(corpus, BATCH, TIME, n_batches=10 ** 9)
-    result = time_training(step, batches, args.warmup, iters, args.repeats)
-    result.update(torch_version=torch.__version__, torch_threads=torch.get_num_threads())
-    return result
+    return loss_fn, step
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,46 +226,57 @@ def run(args: argparse.Namespace) -> int:
                 for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"]
     except ImportError:
         blas = None
-    torch_ok = False
+    torch = None
     if not args.no_torch:
         try:
-            import torch  # noqa: F401
-            torch_ok = True
+            import torch
         except ImportError:
             pass
     common = {"benchmark": "rnnlm", "batch": BATCH, "bptt": TIME, "hidden": HIDDEN,
               "vocab": ptb.vocab_size, "lr": LR, "clip": CLIP, "cpus": os.cpu_count(),
-              "numpy": np.__version__, "blas": blas}
+              "numpy": np.__version__, "blas": blas, "warmup": args.warmup,
+              "repeats": args.repeats}
     base_iters = args.baseline_iters or max(10, args.iters // 3)
-    status = 0
     for kind in models:
         cls = SimpleRnnlm if kind == "rnn" else LstmRnnlm
         model = cls(ptb.vocab_size, HIDDEN, HIDDEN, dtype=np.float32,
                     rng=np.random.default_rng(args.seed))
-        textbook = TextbookRnnlm.from_model(model)  # same initial weights, before training
-        batches = sequential_batches(ptb.train, BATCH, TIME, n_batches=10 ** 9)
-        ref = time_training(_step_fn(model), batches, args.warmup, args.iters, args.repeats)
-        record = dict(common, model=kind, impl="reference", dtype="float32", iters=args.iters,
-                      warmup=args.warmup, repeats=args.repeats, **ref,
-                      target_tokens_per_s=TARGETS[kind],
-                      meets_target=ref["tokens_per_s"] >= TARGETS[kind])
+
+        def batches():
+            return sequential_batches(ptb.train, BATCH, TIME, n_batches=10 ** 9)
+
+        # Every implementation starts from the same weights and reads the same batches.
+        impls = {}
         if not args.no_baseline:
-            batches = sequential_batches(ptb.train, BATCH, TIME, n_batches=10 ** 9)
-            tb = time_training(_step_fn(textbook), batches, args.warmup, base_iters, args.repeats)
-            print(json.dumps(dict(common, model=kind, impl="textbook", dtype="float64",
-                                  iters=base_iters, warmup=args.warmup, repeats=args.repeats,
-                                  **tb)), flush=True)
-            record["speedup_vs_textbook"] = round(ref["tokens_per_s"] / tb["tokens_per_s"], 2)
-        if torch_ok:
+            impls["textbook"] = (_textbook_step(TextbookRnnlm.from_model(model)), batches(),
+                                 base_iters)
+        if torch is not None:
             try:
-                tr = _torch_result(kind, cls(ptb.vocab_size, HIDDEN, HIDDEN, dtype=np.float32,
-                                             rng=np.random.default_rng(args.seed)),
-                                   ptb.train, args, args.iters)
-                print(json.dumps(dict(common, model=kind, impl="torch", dtype="float32",
-                                      iters=args.iters, **tr)), flush=True)
-                record["ratio_vs_torch"] = round(ref["tokens_per_s"] / tr["tokens_per_s"], 3)
+                impls["torch"] = (torch_rnnlm(kind, model.params, HIDDEN)[1], batches(),
+                                  args.iters)
             except Exception as exc:  # noqa: BLE001 - torch is optional; report, don't fail
                 print(json.dumps(dict(common, model=kind, impl="torch", error=repr(exc))),
                       flush=True)
+        impls = {"reference": (_reference_step(model), batches(), args.iters), **impls}
+        results = time_implementations(impls, args.warmup, args.repeats)
+        loadavg = round(os.getloadavg()[0], 2)  # other processes: noisy numbers
+        details = {"textbook": {"dtype": "float64"},
+                   "torch": {"dtype": "float32",
+                             **({"torch_version": torch.__version__,
+                                 "torch_threads": torch.get_num_threads()} if torch else {})}}
+        for name in [n for n in impls if n != "reference"]:
+            print(json.dumps(dict(common, model=kind, impl=name, loadavg_1min=loadavg,
+                                  **details[name], **results[name])), flush=True)
+        ref = results["reference"]
+        record = dict(common, model=kind, impl="reference", dtype="float32",
+                      loadavg_1min=loadavg, **ref, target_tokens_per_s=TARGETS[kind],
+                      meets_target=ref["tokens_per_s"] >= TARGETS[kind])
+        # Ratios of the best blocks, and of the medians (both interleaved in time).
+        for name, key in (("textbook", "speedup_vs_textbook"), ("torch", "ratio_vs_torch")):
+            if name in results:
+                other = results[name]
+                record[key] = round(ref["tokens_per_s"] / other["tokens_per_s"], 2)
+                record[key + "_median"] = round(ref["tokens_per_s_median"]
+                                                / other["tokens_per_s_median"], 2)
         print(json.dumps(record), flush=True)
-    return status
+    return 0

@@ -34,11 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-decay", type=float, default=4.0,
                         help="divide the learning rate by this when validation perplexity "
                              "gets worse (default 4)")
+    parser.add_argument("--decay-from", type=int, default=None, metavar="EPOCH",
+                        help="also divide the learning rate by --lr-decay at the start of this "
+                             "epoch and of every later one (default: only when validation "
+                             "perplexity gets worse)")
     parser.add_argument("--batch", type=int, default=20, help="parallel streams (default 20)")
     parser.add_argument("--bptt", type=int, default=35, help="truncated BPTT length (default 35)")
     parser.add_argument("--hidden", type=int, default=100, help="hidden size H (default 100)")
     parser.add_argument("--embed", type=int, default=None,
                         help="word vector size D (default: same as --hidden)")
+    parser.add_argument("--forget-bias", type=float, default=0.0,
+                        help="LSTM only: initial bias of the forget gate (default 0, as in the "
+                             "textbook)")
     parser.add_argument("--eval-batch", type=int, default=10,
                         help="streams when evaluating perplexity (default 10)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -81,16 +88,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     D = args.embed or args.hidden
     cls = SimpleRnnlm if args.model == "rnn" else LstmRnnlm
+    options = {"forget_bias": args.forget_bias} if args.model == "lstm" else {}
+    if args.model == "rnn" and args.forget_bias:
+        print("grader train: error: --forget-bias needs --model lstm", file=sys.stderr)
+        return 2
     model = cls(vocab_size, D, args.hidden, dtype=np.dtype(args.dtype),
-                rng=np.random.default_rng(args.seed))
+                rng=np.random.default_rng(args.seed), **options)
     config = {"task": args.task, "model": args.model, "corpus": args.corpus, "vocab": vocab_size,
               "embed": D, "hidden": args.hidden, "epochs": args.epochs, "lr": args.lr,
-              "clip": args.clip, "lr_decay": args.lr_decay, "batch": args.batch,
+              "clip": args.clip, "lr_decay": args.lr_decay, "decay_from": args.decay_from,
+              "batch": args.batch,
+              "forget_bias": args.forget_bias if args.model == "lstm" else None,
               "bptt": args.bptt, "eval_batch": args.eval_batch, "dtype": args.dtype,
               "seed": args.seed, **info}
     print(json.dumps({"event": "config", **config}), flush=True)
     trainer = Trainer(model, lr=args.lr, clip=args.clip or None, lr_decay=args.lr_decay,
-                      progress=not args.no_progress)
+                      decay_from=args.decay_from, progress=not args.no_progress)
 
     def report(record: dict) -> None:
         print(json.dumps({"event": "epoch", **record}), flush=True)

@@ -17,6 +17,8 @@ Every layer keeps its parameters and their gradients side by side, under the sam
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -56,3 +58,48 @@ def collect(layers: dict[str, "Layer"]) -> tuple[dict[str, np.ndarray], dict[str
             params[f"{prefix}.{name}"] = p
             grads[f"{prefix}.{name}"] = layer.grads[name]
     return params, grads
+
+
+def save_params(model, path: str | os.PathLike) -> str:
+    """Write ``model.params`` to an ``.npz`` file, one array per (flattened) name.
+
+    ``np.savez`` appends ".npz" when the name lacks it; the path actually written is
+    returned.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    np.savez(path, **model.params)
+    return path
+
+
+def load_params(model, path: str | os.PathLike) -> None:
+    """Copy the arrays saved by ``save_params`` into ``model.params``, in place.
+
+    The file must hold exactly the model's parameter names with the same shapes;
+    otherwise a ValueError names everything missing, unexpected or mis-shaped, and the
+    model is left unchanged.  Values are cast to the model's dtype.  Copying into the
+    existing arrays (rather than replacing them) keeps the layers, ``model.params`` and
+    any optimiser state pointing at the same arrays.  "path" may omit its ".npz".
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        path += ".npz"
+    with np.load(path, allow_pickle=False) as saved:
+        stored = {name: saved[name] for name in saved.files}
+    problems = []
+    missing = sorted(set(model.params) - set(stored))
+    unexpected = sorted(set(stored) - set(model.params))
+    if missing:
+        problems.append(f"missing from the file: {missing}")
+    if unexpected:
+        problems.append(f"not in the model: {unexpected}")
+    for name in sorted(set(model.params) & set(stored)):
+        if stored[name].shape != model.params[name].shape:
+            problems.append(f"{name}: the file has shape {stored[name].shape}, "
+                            f"the model {model.params[name].shape}")
+    if problems:
+        raise ValueError(f"cannot load {path!r} into {type(model).__name__}: "
+                         + "; ".join(problems))
+    for name, p in model.params.items():
+        p[...] = stored[name]

@@ -46,7 +46,8 @@ from grader.reference.gumbel import (TAU0, TAU_MIN, TAU_RATE, entropy, entropy_b
 from grader.reference.layer import collect
 from grader.reference.rnnlm import Trainer
 from grader.reference.time_layers import (TimeAffineSoftmaxWithLoss, TimeDropout,
-                                          TimeEmbedding, _Stateful, single_threaded_blas)
+                                          TimeEmbedding, _Stateful)
+from grader.reference.threads import single_threaded_blas
 
 CELLS = ("lstm", "rnn")
 
@@ -378,12 +379,19 @@ class MrnnLM:
         return nll
 
     def backward(self, dout: float = 1.0) -> None:
-        """Accumulate the gradients of ``dout * (nll - beta * entropy)`` into ``grads``."""
-        dhs = self.affine.backward(dout)
-        dxs = self.mrnn.backward(dhs, dentropy=-self.beta * float(dout))
-        if self.dropout is not None:
-            dxs = self.dropout.backward(dxs)
-        self.embed.backward(dxs)
+        """Accumulate the gradients of ``dout * (nll - beta * entropy)`` into ``grads``.
+
+        As in the chapter-4 models, the output layer's ``dW`` is computed on another core
+        while the recurrent part runs its backward; it is complete on return.
+        """
+        dhs = self.affine.backward(dout, defer_param_grads=True)
+        try:
+            dxs = self.mrnn.backward(dhs, dentropy=-self.beta * float(dout))
+            if self.dropout is not None:
+                dxs = self.dropout.backward(dxs)
+            self.embed.backward(dxs)
+        finally:
+            self.affine.finish_backward()
 
     def predict(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T) word ids -> scores (N, T, V), carrying the state."""
@@ -393,6 +401,7 @@ class MrnnLM:
         self.mrnn.reset_state()
 
     def zero_grad(self) -> None:
+        self.affine.finish_backward()
         for g in self.grads.values():
             g.fill(0)
 

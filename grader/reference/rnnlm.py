@@ -8,7 +8,7 @@ The pieces, in the order the chapter uses them:
 * ``SimpleRnnlm`` and ``LstmRnnlm``: Embedding -> recurrent layer -> Affine + softmax loss.
 * ``perplexity`` and ``evaluate_perplexity``.
 * ``Trainer``: SGD with gradient clipping and learning-rate decay, with a history to plot.
-* ``save_params`` / ``load_params`` and ``generate``.
+* ``save_params`` / ``load_params`` (from ``grader.reference.layer``) and ``generate``.
 
 The ``Trainer``, ``evaluate_perplexity`` and ``generate`` work with any object that has the
 ``LanguageModel`` interface below (chapter 5 trains another model with them).
@@ -21,8 +21,9 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from grader.reference.layer import collect
-from grader.reference.optim import SGD, clip_grads
+from grader.reference.layer import collect, load_params, save_params  # noqa: F401 (re-exported)
+from grader.reference.optim import SGD, clip_scale, global_norm
+from grader.reference.threads import default_workers
 from grader.reference.time_layers import (TimeAffineSoftmaxWithLoss, TimeEmbedding, TimeLSTM,
                                           TimeRNN)
 
@@ -69,14 +70,15 @@ class _Rnnlm:
 
     def __init__(self, vocab_size: int = 10000, wordvec_size: int = 100,
                  hidden_size: int = 100, *, dtype=np.float32,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, **recurrent_options) -> None:
         rng = rng if rng is not None else np.random.default_rng()
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.vocab_size = V
         # Small embedding (randn / 100): at the start every word looks about the same.
         # Recurrent and output weights are Xavier (randn / sqrt(fan_in)), set by the layers.
         self.embed = TimeEmbedding(V, D, scale=0.01, dtype=dtype, rng=rng)
-        self.rnn = self.recurrent_class(D, H, stateful=True, dtype=dtype, rng=rng)
+        self.rnn = self.recurrent_class(D, H, stateful=True, dtype=dtype, rng=rng,
+                                        **recurrent_options)
         self.affine = TimeAffineSoftmaxWithLoss(H, V, dtype=dtype, rng=rng)
         self.layers = {"embed": self.embed, self.recurrent_name: self.rnn, "affine": self.affine}
         self.params, self.grads = collect(self.layers)
@@ -86,8 +88,16 @@ class _Rnnlm:
         return self.affine.forward(self.rnn.forward(self.embed.forward(xs)), ts)
 
     def backward(self, dout: float = 1.0) -> None:
-        """Accumulate the gradients of ``dout * loss`` into ``grads``."""
-        self.embed.backward(self.rnn.backward(self.affine.backward(dout)))
+        """Accumulate the gradients of ``dout * loss`` into ``grads``.
+
+        The output layer's ``dW`` is computed on another core while the recurrent layer
+        runs its backward (see ``TimeAffineSoftmaxWithLoss``); it is complete on return.
+        """
+        dhs = self.affine.backward(dout, defer_param_grads=True)
+        try:
+            self.embed.backward(self.rnn.backward(dhs))
+        finally:
+            self.affine.finish_backward()
 
     def predict(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T) word ids -> scores (N, T, V) (unnormalised log-probabilities), carrying the state."""
@@ -108,7 +118,10 @@ class SimpleRnnlm(_Rnnlm):
 
 
 class LstmRnnlm(_Rnnlm):
-    """Language model with an LSTM.  Parameters: embed.W, lstm.Wx, lstm.Wh, lstm.b, affine.W, affine.b."""
+    """Language model with an LSTM.  Parameters: embed.W, lstm.Wx, lstm.Wh, lstm.b, affine.W, affine.b.
+
+    ``forget_bias=...`` is passed on to ``TimeLSTM`` (default 0, as in the textbook).
+    """
 
     recurrent_class = TimeLSTM
     recurrent_name = "lstm"
@@ -189,21 +202,29 @@ class Trainer:
     Each epoch resets the state, reads the training corpus once as ``batch_size``
     sequential streams of ``time_size`` words (truncated BPTT), then measures the
     validation perplexity.  When it gets worse than the best so far, the learning rate
-    is divided by ``lr_decay`` (as in Zaremba et al.'s and PyTorch's word-level models);
-    with ``keep_best`` the parameters of the best epoch are restored at the end.
+    is divided by ``lr_decay`` (as in PyTorch's word-level example); with ``decay_from=k``
+    it is also divided at the start of epoch k and of every later one, whatever the
+    validation says (the schedule of Zaremba et al. 2014: big steps first, then smaller and
+    smaller ones to settle).  With ``keep_best`` the parameters of the best epoch are
+    restored at the end.
 
     ``history`` (also returned by ``fit``) holds lists for plots: per epoch ``epoch``,
     ``train_ppl``, ``valid_ppl`` (None without a validation corpus), ``lr``, ``seconds``,
     ``tokens_per_s``; per iteration ``grad_norm`` (before clipping); and every
     ``log_every`` iterations ``iter`` / ``iter_ppl`` (running training perplexity).
+
+    ``optimizer`` (default ``SGD(lr)`` on all cores) needs an ``lr`` attribute and
+    ``step(params, grads, *, grad_scale)``, as ``grader.reference.optim``'s have.
     """
 
     def __init__(self, model, optimizer=None, *, lr: float = 20.0, clip: float | None = 0.25,
-                 lr_decay: float = 4.0, keep_best: bool = True, progress: bool = True) -> None:
+                 lr_decay: float = 4.0, decay_from: int | None = None, keep_best: bool = True,
+                 progress: bool = True) -> None:
         self.model = model
-        self.optimizer = optimizer if optimizer is not None else SGD(lr)
+        self.optimizer = optimizer if optimizer is not None else SGD(lr, workers=default_workers())
         self.clip = clip
         self.lr_decay = lr_decay
+        self.decay_from = decay_from
         self.keep_best = keep_best
         self.progress = progress
         self.history: dict[str, list] = {k: [] for k in (
@@ -219,12 +240,12 @@ class Trainer:
         model = self.model
         loss = model.forward(xs, ts)
         model.backward()
-        if self.clip is not None:
-            norm = clip_grads(model.grads, self.clip)
-        else:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in model.grads.values()))
+        norm = global_norm(model.grads)
         self.history["grad_norm"].append(norm)
-        self.optimizer.step(model.params, model.grads)
+        # Clipping folded into the update: the same step as clip_grads then step(), with
+        # one pass less over the gradients.
+        scale = clip_scale(norm, self.clip) if self.clip is not None else 1.0
+        self.optimizer.step(model.params, model.grads, grad_scale=scale)
         _zero_grads(model)
         return loss
 
@@ -241,6 +262,8 @@ class Trainer:
                              f"batches of {batch_size} x {time_size}")
         first = len(self.history["epoch"]) + 1
         for epoch in range(first, first + epochs):
+            if self.decay_from is not None and epoch >= self.decay_from:
+                self.optimizer.lr /= self.lr_decay
             self.model.reset_state()
             start = time.perf_counter()
             total, running, running_n = 0.0, 0.0, 0
@@ -284,35 +307,6 @@ class Trainer:
 
 
 # ----------------------------------------------------------------------------- save / load
-
-
-def save_params(model, path) -> None:
-    """Write ``model.params`` to ``path`` with ``np.savez`` (one array per parameter name)."""
-    np.savez(path, **model.params)
-
-
-def load_params(model, path) -> None:
-    """Copy the arrays saved by ``save_params`` into ``model.params`` (in place, in the model's dtype).
-
-    Raises ValueError naming every missing, unexpected or wrongly shaped parameter.
-    """
-    with np.load(path) as saved:
-        stored = {name: saved[name] for name in saved.files}
-    problems = []
-    missing = sorted(set(model.params) - set(stored))
-    unexpected = sorted(set(stored) - set(model.params))
-    if missing:
-        problems.append(f"missing from the file: {missing}")
-    if unexpected:
-        problems.append(f"not parameters of this model: {unexpected}")
-    for name in sorted(set(model.params) & set(stored)):
-        if stored[name].shape != model.params[name].shape:
-            problems.append(f"{name}: file has shape {stored[name].shape}, "
-                            f"model has {model.params[name].shape}")
-    if problems:
-        raise ValueError(f"cannot load {path} into {type(model).__name__}: " + "; ".join(problems))
-    for name, p in model.params.items():
-        p[...] = stored[name]
 
 
 # ----------------------------------------------------------------------------- sampling

@@ -9,32 +9,33 @@ Why these layers are faster than a literal translation of the equations:
 * Everything that does not depend on the recurrent state is done for all N*T positions
   in one matrix product: the embedding lookup, the input projection ``x @ Wx + b`` of the
   recurrent layers, their parameter gradients, and the output Affine.  The Python loop
-  over time keeps only the small ``(N, H)`` work (see ``grader.reference.cells``).
-* Recurrent layers store their states time-major, ``(T, N, H)``, so that the state of
+  over time keeps only the small ``(N, H)`` work (see ``grader.reference.cells``), and
+  the backward loop gets each step's local derivatives computed beforehand, for all
+  steps at once.
+* Recurrent layers store their states time-major, ``(T, N, H)`` (the LSTM feature-major,
+  ``(T, H, N)``, so that its four gate blocks are contiguous rows), so that the state of
   step t is one contiguous block and the states shifted by one step (the ``h_prev`` of
   every step, needed for ``dWh``) are a plain slice.
 * ``TimeAffineSoftmaxWithLoss`` fuses the output projection, the softmax and the
-  cross-entropy on one preallocated ``(N*T, V)`` buffer.  With V = 10,000 that buffer is
-  the largest array of the model and its passes dominate the running time.  It is also
-  the one place where the work is split over threads (NumPy releases the GIL in its
-  loops); the recurrent layers run their small products with single-threaded BLAS,
-  whose thread synchronisation would cost more than it saves.
+  cross-entropy on one preallocated ``(N*T, V)`` buffer.  With V = 10,000 its three
+  matrix products are most of a training step.
+* All the work runs with BLAS held to one thread (``grader.reference.threads``): the
+  large products are shared out over our own threads instead, and the small products of
+  the time loops stay in the calling thread, where a multi-threaded BLAS would spend more
+  on synchronisation than on arithmetic.
 
 Returned arrays are never overwritten later by the layer (each forward allocates what it
 returns), and no layer writes into an array it was given.
 """
 from __future__ import annotations
 
-import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-
 import numpy as np
 
-from grader.reference.cells import (lstm_core_backward, lstm_core_forward, rnn_core_backward,
-                                    rnn_core_forward)
+from grader.reference.cells import (lstm_core_backward, lstm_core_forward, lstm_local_grads,
+                                    rnn_core_backward, rnn_core_forward, rnn_local_grads)
 from grader.reference.layer import Layer
+from grader.reference.threads import (Background, default_workers, matmul, parallel,
+                                      single_threaded_blas, split)
 
 IGNORE_LABEL = -1
 
@@ -86,20 +87,6 @@ class TimeEmbedding(Layer):
 # ----------------------------------------------------------------------------- recurrent
 
 
-def _small_products(method):
-    """Run a recurrent layer's forward or backward with single-threaded BLAS.
-
-    Its products are small ((N, H) @ (H, H) inside the time loop, (N*T, D) @ (D, H)
-    outside), and for small products a multi-threaded BLAS spends more time making its
-    threads wait for each other than computing; see ``single_threaded_blas``.
-    """
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        with single_threaded_blas():
-            return method(*args, **kwargs)
-    return wrapper
-
-
 class _Stateful(Layer):
     """Shared state handling of TimeRNN and TimeLSTM.
 
@@ -134,9 +121,24 @@ class _Stateful(Layer):
         """
         N, T, D = xs.shape
         x2 = xs.transpose(1, 0, 2).reshape(T * N, D)
-        ax = x2 @ Wx
+        ax = matmul(x2, Wx)
         ax += b
         return x2, ax.reshape(T, N, -1)
+
+    def _parameter_gradients(self, x2: np.ndarray, h_prevs: np.ndarray,
+                             das: np.ndarray) -> np.ndarray:
+        """After the loop: the parameter gradients, sums over the steps, one product each.
+
+        x2 (T*N, D) time-major inputs, h_prevs (T, N, H) the state entering each step,
+        das (T, N, G) the gradients of each step's pre-activation.  Adds to
+        ``grads["Wx"]``, ``grads["Wh"]``, ``grads["b"]``; returns dxs (N, T, D).
+        """
+        T, N, G = das.shape
+        da2 = das.reshape(T * N, G)  # a copy if das is a transposed view
+        self.grads["Wx"] += matmul(x2.T, da2)
+        self.grads["Wh"] += matmul(h_prevs.reshape(T * N, -1).T, da2)
+        self.grads["b"] += da2.sum(axis=0)
+        return matmul(da2, self.params["Wx"].T).reshape(T, N, -1).transpose(1, 0, 2)
 
     def _initial(self, name: str, N: int, H: int, dtype) -> np.ndarray:
         s = getattr(self, name)
@@ -171,7 +173,6 @@ class TimeRNN(_Stateful):
         """Set the initial state h (N, H) of the next forward (copied, in the layer's dtype)."""
         self.h = np.array(h, dtype=self.params["Wh"].dtype)
 
-    @_small_products
     def forward(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T, D) -> hs (N, T, H)."""
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
@@ -181,38 +182,39 @@ class TimeRNN(_Stateful):
         # states[0] is the initial state, states[t + 1] the output of step t.
         states = np.empty((T + 1, N, H), dtype=ax.dtype)
         states[0] = self._initial("h", N, H, ax.dtype)
-        for t in range(T):
-            states[t + 1] = rnn_core_forward(ax[t], states[t], Wh)
+        with single_threaded_blas():
+            for t in range(T):
+                rnn_core_forward(ax[t], states[t], Wh, out=states[t + 1])
         if self.stateful:
             self.h = states[T].copy()
         self._cache = (x2, states)
         return states[1:].transpose(1, 0, 2)
 
-    @_small_products
     def backward(self, dhs: np.ndarray) -> np.ndarray:
         """dhs (N, T, H) -> dxs (N, T, D); also sets ``self.dh`` (N, H)."""
         Wx, Wh = self.params["Wx"], self.params["Wh"]
         x2, states = self._cache
         T, N, H = states.shape[0] - 1, states.shape[1], states.shape[2]
-        dhs_t = dhs.transpose(1, 0, 2)
+        dhs_t = np.ascontiguousarray(dhs.transpose(1, 0, 2))  # (T, N, H), our own copy
+        dtanh = rnn_local_grads(states[1:])  # every step's tanh' at once, before the loop
+        WhT = np.ascontiguousarray(Wh.T)
         das = np.empty((T, N, H), dtype=states.dtype)
         dh = np.zeros((N, H), dtype=states.dtype)
-        for t in reversed(range(T)):
-            # The state h_t feeds the output at t and the step t + 1: its gradients add.
-            das[t], dh = rnn_core_backward(dhs_t[t] + dh, states[t + 1], Wh)
+        with single_threaded_blas():
+            for t in reversed(range(T)):
+                # The state h_t feeds the output at t and the step t + 1: its gradients add.
+                dh += dhs_t[t]
+                _, dh = rnn_core_backward(dh, dtanh[t], WhT, out=das[t])
         self.dh = dh
-        da2 = das.reshape(T * N, H)
-        # Parameter gradients are sums over steps: one product each over all T*N rows.
-        self.grads["Wx"] += x2.T @ da2
-        self.grads["Wh"] += states[:-1].reshape(T * N, H).T @ da2
-        self.grads["b"] += da2.sum(axis=0)
-        return (da2 @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2)
+        return self._parameter_gradients(x2, states[:-1], das)
 
 
 class TimeLSTM(_Stateful):
     """An LSTM over T steps, fused weights with gate blocks [f | i | o | g].
 
-    Wx (D, 4H), Wh (H, 4H) Xavier-initialised (``randn / sqrt(fan_in)``), b (4H,) zeros.
+    Wx (D, 4H), Wh (H, 4H) Xavier-initialised (``randn / sqrt(fan_in)``), b (4H,) zeros
+    except the forget gate's block, ``b[:H] = forget_bias`` (0 as in the textbook; 1 is the
+    usual advice since Gers et al. 2000: the cell starts by remembering, f = 0.73).
     Attributes: carried ``h``, ``c`` (N, H) or None; after backward, ``dh``, ``dc`` (N, H)
     are the gradients with respect to the initial states.
     """
@@ -220,13 +222,15 @@ class TimeLSTM(_Stateful):
     _state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, *, stateful: bool = True,
-                 dtype=np.float32, rng: np.random.Generator | None = None) -> None:
+                 forget_bias: float = 0.0, dtype=np.float32,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__(stateful)
         rng = _rng(rng)
         D, H = input_size, hidden_size
         self.add_param("Wx", (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype))
         self.add_param("Wh", (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype))
         self.add_param("b", np.zeros(4 * H, dtype=dtype))
+        self.params["b"][:H] = forget_bias
 
     def set_state(self, h: np.ndarray, c: np.ndarray | None = None) -> None:
         """Set the initial states h, c (N, H) of the next forward (c defaults to zeros)."""
@@ -234,43 +238,54 @@ class TimeLSTM(_Stateful):
         self.h = np.array(h, dtype=dtype)
         self.c = np.zeros_like(self.h) if c is None else np.array(c, dtype=dtype)
 
-    @_small_products
     def forward(self, xs: np.ndarray) -> np.ndarray:
         """xs (N, T, D) -> hs (N, T, H)."""
         Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
         N, T, _ = xs.shape
         H = Wh.shape[0]
         x2, ax = self._input_projection(xs, Wx, b)
-        states = np.empty((T + 1, N, H), dtype=ax.dtype)
-        states[0] = self._initial("h", N, H, ax.dtype)
-        c = self._initial("c", N, H, ax.dtype)
-        caches = []
-        for t in range(T):
-            states[t + 1], c, cache = lstm_core_forward(ax[t], states[t], c, Wh)
-            caches.append(cache)
+        # The loop works feature-major (see grader.reference.cells): one column per row of
+        # the batch, so each step's input projection is ax[t].T, copied once for all steps.
+        ax_fm = np.ascontiguousarray(ax.transpose(0, 2, 1))  # (T, 4H, N)
+        WhT = np.ascontiguousarray(Wh.T)
+        dtype = ax.dtype
+        # Index t + 1 holds the output of step t; index 0 the initial states.
+        states = np.empty((T + 1, H, N), dtype=dtype)
+        cells = np.empty((T + 1, H, N), dtype=dtype)
+        gates = np.empty((T, 4 * H, N), dtype=dtype)
+        tanh_cs = np.empty((T, H, N), dtype=dtype)
+        states[0] = self._initial("h", N, H, dtype).T
+        cells[0] = self._initial("c", N, H, dtype).T
+        with single_threaded_blas():
+            for t in range(T):
+                lstm_core_forward(ax_fm[t], states[t], cells[t], WhT,
+                                  out=(gates[t], cells[t + 1], tanh_cs[t], states[t + 1]))
         if self.stateful:
-            self.h, self.c = states[T].copy(), c
-        self._cache = (x2, states, caches)
-        return states[1:].transpose(1, 0, 2)
+            self.h, self.c = states[T].T.copy(), cells[T].T.copy()
+        self._cache = (x2, states, cells, gates, tanh_cs)
+        return states[1:].transpose(2, 0, 1)
 
-    @_small_products
     def backward(self, dhs: np.ndarray) -> np.ndarray:
         """dhs (N, T, H) -> dxs (N, T, D); also sets ``self.dh``, ``self.dc`` (N, H)."""
-        Wx, Wh = self.params["Wx"], self.params["Wh"]
-        x2, states, caches = self._cache
-        T, N, H = states.shape[0] - 1, states.shape[1], states.shape[2]
-        dhs_t = dhs.transpose(1, 0, 2)
-        das = np.empty((T, N, 4 * H), dtype=states.dtype)
-        dh = np.zeros((N, H), dtype=states.dtype)
-        dc = np.zeros((N, H), dtype=states.dtype)
-        for t in reversed(range(T)):
-            das[t], dh, dc = lstm_core_backward(dhs_t[t] + dh, dc, caches[t], Wh)
-        self.dh, self.dc = dh, dc
-        da2 = das.reshape(T * N, 4 * H)
-        self.grads["Wx"] += x2.T @ da2
-        self.grads["Wh"] += states[:-1].reshape(T * N, H).T @ da2
-        self.grads["b"] += da2.sum(axis=0)
-        return (da2 @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2)
+        Wh = self.params["Wh"]
+        x2, states, cells, gates, tanh_cs = self._cache
+        T, H, N = states.shape[0] - 1, states.shape[1], states.shape[2]
+        dhs_fm = np.ascontiguousarray(dhs.transpose(1, 2, 0))  # (T, H, N)
+        # Every step's local derivatives at once, before the loop (see cells.lstm_local_grads).
+        dc_dh, P = lstm_local_grads(gates, cells[:-1], tanh_cs)
+        das = np.empty((T, 4 * H, N), dtype=states.dtype)
+        dh = np.zeros((H, N), dtype=states.dtype)
+        dc = np.zeros((H, N), dtype=states.dtype)
+        with single_threaded_blas():
+            for t in reversed(range(T)):
+                dh += dhs_fm[t]  # h_t feeds the output at t and the step t + 1: gradients add
+                _, dh, dc = lstm_core_backward(dh, dc, dc_dh[t], P[t], gates[t, :H], Wh,
+                                               out=das[t])
+        self.dh, self.dc = dh.T.copy(), dc.T.copy()
+        # Back to one row per (step, sequence) for the parameter gradients.
+        das_rows = das.transpose(0, 2, 1)  # (T, N, 4H)
+        h_prevs = states[:-1].transpose(0, 2, 1)  # (T, N, H)
+        return self._parameter_gradients(x2, h_prevs, das_rows)
 
 
 # ----------------------------------------------------------------------------- output
@@ -359,26 +374,41 @@ class TimeAffineSoftmaxWithLoss(Layer):
     Same parameters as ``TimeAffine`` (W (D, V), b (V,), so weights are interchangeable)
     and the same loss and ignore-label rule as ``TimeSoftmaxWithLoss``.
 
-    With N*T = 700 and V = 10,000 the scores are a 7-million-entry array, and every pass
-    over it costs about as much as all the small matrix products of the recurrent layer.
+    With N*T = 700 and V = 10,000 the scores are a 7-million-entry array: its three matrix
+    products (scores, ``dW``, ``dh``) are most of a training step, and every elementwise
+    pass over it costs about as much as all the small products of the recurrent layer.
     This layer therefore
 
-    * keeps one ``(N*T, V)`` buffer from call to call instead of allocating a new one;
-    * works on it in blocks of ``block_rows`` rows, so that the bias, max, subtract, exp
-      and sum passes over a block run while it is still in the CPU cache after its matrix
-      product;
+    * keeps one ``(N*T, V)`` buffer from call to call instead of allocating a new one,
+      with its rows in time-major order (row ``t * N + n``), the order in which the
+      recurrent layers store their states, so that no copy is needed on either side;
+    * stores W and b as the first D rows and the last row of one ``(D + 1, V)`` array
+      (``params["W"]`` and ``params["b"]`` are views of it), so that with a column of ones
+      appended to the hidden states the bias rides along in the matrix product instead of
+      costing a pass of its own.  (If someone replaces those arrays, forward copies the
+      new ones into a stacked array: slower, still right.);
+    * works on the buffer in blocks of ``block_rows`` rows, so that the max, subtract and
+      exp passes over a block run while it is still in the CPU cache after its matrix
+      product; the row sums are one more (matrix-vector) product, ``E @ 1``, which reads
+      the block once, several times faster than ``E.sum(axis=1)``;
     * never normalises the buffer: with ``E = exp(z - max)`` and row sums ``s``, the
       gradient of the scores is ``(E - s * onehot) * d`` with ``d = 1 / (s * count)`` per
       row (0 for ignored rows).  Forward subtracts ``s`` at the targets (N*T scalars);
       backward folds the row scale ``d`` into the small operands of the two products,
-      ``dW = (h * d).T @ E'`` and ``dh = (E' @ W.T) * d``, and gets ``db = d @ E'`` as one
-      extra row of the first product.  So backward makes no elementwise pass over the
-      big buffer at all;
-    * splits the work over ``workers`` threads (rows in forward; columns for ``dW`` and rows
-      for ``dh`` in backward).  NumPy releases the GIL inside ufuncs and matrix products,
-      so the threads run in parallel; the BLAS library is held to one thread meanwhile, so
-      that it does not compete with them.  ``workers=1`` runs everything in the caller's
-      thread (and so does a machine without ``threadpoolctl``).
+      ``[dW; db] = [h | 1].T * d @ E'`` and ``dh = (E' @ W.T) * d``.  So backward makes no
+      elementwise pass over the big buffer at all;
+    * splits the work over ``workers`` threads (``grader.reference.threads``): blocks of
+      rows in forward; in backward first the rows of ``dh``, which the recurrent layer is
+      waiting for, then column blocks of ``dW`` and ``db``;
+    * with ``backward(dout, defer_param_grads=True)``, returns ``dh`` as soon as it is ready
+      and leaves ``dW`` and ``db`` to the pool's threads, so that the recurrent layer's
+      backward (single-threaded: a loop of small steps) runs meanwhile on the other core.
+      ``finish_backward()`` then completes them; until it returns, ``grads`` are
+      incomplete.  A model that defers calls it in a ``finally`` at the end of its own
+      backward, so nothing outside the model ever sees the difference.
+
+    ``workers=1`` runs everything in the caller's thread (and so does a machine without
+    ``threadpoolctl``).
     """
 
     def __init__(self, input_size: int, output_size: int, *, ignore_label: int = IGNORE_LABEL,
@@ -386,14 +416,26 @@ class TimeAffineSoftmaxWithLoss(Layer):
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
         D, V = input_size, output_size
-        self.add_param("W", (_rng(rng).standard_normal((D, V)) / np.sqrt(D)).astype(dtype))
-        self.add_param("b", np.zeros(V, dtype=dtype))
+        self._Wb = np.empty((D + 1, V), dtype=dtype)
+        self._Wb[:D] = _rng(rng).standard_normal((D, V)) / np.sqrt(D)
+        self._Wb[D] = 0
+        self._views = (self.add_param("W", self._Wb[:D]), self.add_param("b", self._Wb[D]))
         self.ignore_label = ignore_label
         self.block_rows = block_rows
         self.workers = default_workers() if workers is None else max(1, int(workers))
         # Below this many scores, handing work to threads costs more than it saves.
         self.parallel_min_size = 1 << 18
+        # dW is computed in column blocks of about this many scores (work-sharing grain).
+        self.chunk_size = 1 << 20
         self._buffer = np.empty(0, dtype=dtype)
+        self._pending: Background | None = None
+
+    def _stacked_weights(self) -> np.ndarray:
+        """[W; b] (D + 1, V): our own storage, or a fresh copy if W or b was replaced."""
+        W, b = self.params["W"], self.params["b"]
+        if W is self._views[0] and b is self._views[1]:
+            return self._Wb
+        return np.concatenate([W, b[None, :]]).astype(W.dtype, copy=False)
 
     def _scores_buffer(self, rows: int, V: int, dtype) -> np.ndarray:
         # Reuse the buffer whenever it is large enough: a fresh 28 MB array costs
@@ -402,150 +444,107 @@ class TimeAffineSoftmaxWithLoss(Layer):
             self._buffer = np.empty(rows * V, dtype=dtype)
         return self._buffer[:rows * V].reshape(rows, V)
 
+    def _row_chunks(self, M: int, workers: int) -> list[tuple[int, int]]:
+        """Row ranges of at most ``block_rows`` rows, at least two per thread."""
+        if workers <= 1:
+            return [(0, M)]
+        return split(M, max(2 * workers, -(-M // self.block_rows)))
+
     def scores(self, hs: np.ndarray) -> np.ndarray:
         """hs (N, T, D) -> scores (N, T, V) (a new array; for prediction and sampling)."""
-        out = hs @ self.params["W"]
+        with single_threaded_blas():
+            out = hs @ self.params["W"]
         out += self.params["b"]
         return out
 
     def forward(self, hs: np.ndarray, ts: np.ndarray) -> float:
         """hs (N, T, D), ts (N, T) integer targets -> mean cross-entropy (float)."""
-        W, b = self.params["W"], self.params["b"]
+        self.finish_backward()  # never overwrite the buffer under a pending backward
+        Wb = self._stacked_weights()
         N, T, D = hs.shape
-        M, V = N * T, W.shape[1]
-        h2 = hs.reshape(M, D)
-        t, valid, count = _cross_entropy_counts(ts, self.ignore_label)
+        M, V = N * T, Wb.shape[1]
+        # [h | 1], one row per (t, n), time-major.
+        ha = np.empty((T, N, D + 1), dtype=Wb.dtype)
+        ha[:, :, :D] = hs.transpose(1, 0, 2)
+        ha[:, :, D] = 1
+        ha = ha.reshape(M, D + 1)
+        t, valid, count = _cross_entropy_counts(np.asarray(ts).T, self.ignore_label)
         t_safe = np.where(valid, t, 0)  # any column will do for ignored rows
-        E = self._scores_buffer(M, V, W.dtype)
-        s = np.empty(M, dtype=W.dtype)
-        z_t = np.empty(M, dtype=W.dtype)
-        R = self.block_rows
-        local = np.arange(min(R, M))
+        E = self._scores_buffer(M, V, Wb.dtype)
+        s = np.empty(M, dtype=Wb.dtype)
+        z_t = np.empty(M, dtype=Wb.dtype)
+        ones = np.ones(V, dtype=Wb.dtype)
 
         def rows_forward(lo: int, hi: int) -> None:
-            for a in range(lo, hi, R):
-                c = min(a + R, hi)
+            for a in range(lo, hi, self.block_rows):
+                c = min(a + self.block_rows, hi)
                 blk = E[a:c]
-                np.matmul(h2[a:c], W, out=blk)
-                blk += b
+                np.matmul(ha[a:c], Wb, out=blk)
                 blk -= blk.max(axis=1, keepdims=True)
-                z_t[a:c] = blk[local[:c - a], t_safe[a:c]]
+                z_t[a:c] = blk[np.arange(c - a), t_safe[a:c]]
                 np.exp(blk, out=blk)
-                np.sum(blk, axis=1, out=s[a:c])
+                np.matmul(blk, ones, out=s[a:c])
 
         workers = self.workers if M * V >= self.parallel_min_size else 1
         self._workers = workers  # backward uses the same decision
-        parallel(rows_forward, _split(M, workers), workers)
+        parallel(rows_forward, self._row_chunks(M, workers), workers)
         rows = np.flatnonzero(valid)
         # E' = E - s * onehot (see the class docstring); only the scored rows.
         E[rows, t[rows]] -= s[rows]
-        d = np.zeros(M, dtype=W.dtype)
+        d = np.zeros(M, dtype=Wb.dtype)
         if count:
             d[rows] = 1.0 / (s[rows] * count)
-        self._cache = (h2, d, (N, T, D))
+        self._cache = (ha, d, Wb, (N, T, D))
         if count == 0:
             return 0.0
         return float(np.sum(np.log(s[rows]) - z_t[rows], dtype=np.float64) / count)
 
-    def backward(self, dout=1.0) -> np.ndarray:
-        """dout scalar -> dhs (N, T, D)."""
-        W, dW, db = self.params["W"], self.grads["W"], self.grads["b"]
-        h2, d, shape = self._cache
-        M, D = h2.shape
-        V = W.shape[1]
+    def backward(self, dout=1.0, *, defer_param_grads: bool = False) -> np.ndarray:
+        """dout scalar -> dhs (N, T, D); adds to ``grads["W"]``, ``grads["b"]``.
+
+        With ``defer_param_grads=True`` the parameter gradients are still being computed
+        when this returns: call ``finish_backward()`` before reading ``grads``.
+        """
+        self.finish_backward()
+        dW, db = self.grads["W"], self.grads["b"]
+        ha, d, Wb, (N, T, D) = self._cache
+        M, V = ha.shape[0], Wb.shape[1]
         E = self._buffer[:M * V].reshape(M, V)
         d = d * np.asarray(dout, dtype=d.dtype)
-        # [h * d | d].T @ E' gives dW in its first D rows and db in the last one.
-        hd = np.empty((M, D + 1), dtype=h2.dtype)
-        np.multiply(h2, d[:, None], out=hd[:, :D])
-        hd[:, D] = d
-        dh = np.empty((M, D), dtype=h2.dtype)
         workers = self._workers
-        parts = max(1, min(workers, M, V))  # the same number of row and column parts
-        row_parts, col_parts = _split(M, parts), _split(V, parts)
+        # dh = (E' @ W.T) * d, one block of rows per thread: with its long inner dimension
+        # (V) this product runs faster in few large blocks than in many small ones.
+        dh = np.empty((M, D), dtype=ha.dtype)
+        WT = Wb[:D].T
 
-        def part_backward(k: int) -> None:
-            lo, hi = col_parts[k]
+        def rows_dh(lo: int, hi: int) -> None:
+            np.matmul(E[lo:hi], WT, out=dh[lo:hi])
+
+        parallel(rows_dh, split(M, workers), workers)
+        dh *= d[:, None]
+        # [h * d | d].T @ E' gives dW in its first D rows and db in the last one.
+        hd = ha * d[:, None]
+
+        def columns_dW(lo: int, hi: int) -> None:
             G = hd.T @ E[:, lo:hi]
             dW[:, lo:hi] += G[:D]
             db[lo:hi] += G[D]
-            lo, hi = row_parts[k]
-            np.matmul(E[lo:hi], W.T, out=dh[lo:hi])
 
-        parallel(part_backward, [(k,) for k in range(parts)], workers)
-        dh *= d[:, None]
-        return dh.reshape(shape)
+        blocks = max(workers, -(-M * V // self.chunk_size)) if workers > 1 else 1
+        self._pending = Background(columns_dW, split(V, blocks), workers)
+        if not defer_param_grads:
+            self.finish_backward()
+        return dh.reshape(T, N, D).transpose(1, 0, 2)
 
+    def finish_backward(self) -> None:
+        """Complete the parameter gradients of a deferred backward (no-op if none)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.join()
 
-# ----------------------------------------------------------------------------- threads
-
-
-def default_workers() -> int:
-    """Threads for the big fused layer: the CPUs this process may use, at most 4."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(4, n))
-
-
-def _split(n: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous (lo, hi) ranges covering range(n), as equal as possible."""
-    parts = max(1, min(parts, n))
-    edges = [n * k // parts for k in range(parts + 1)]
-    return [(edges[k], edges[k + 1]) for k in range(parts)]
-
-
-_POOL: ThreadPoolExecutor | None = None
-_BLAS = None  # a threadpoolctl.ThreadpoolController, or False if threadpoolctl is missing
-
-
-def _blas_controller():
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS = ThreadpoolController()
-        except ImportError:
-            _BLAS = False
-    return _BLAS
-
-
-def single_threaded_blas():
-    """Context manager: matrix products run in the calling thread while it is active.
-
-    A BLAS library splits every product over its own threads and makes them wait for each
-    other at the end.  For the small products of a time loop ((N, H) @ (H, H) with N = 20,
-    H = 100) that synchronisation costs more than the product, and on a busy machine,
-    where the other threads must wait for a free core, it can make training 10 times
-    slower.  (A no-op without ``threadpoolctl``.)
-    """
-    controller = _blas_controller()
-    return controller.limit(limits=1, user_api="blas") if controller else nullcontext()
-
-
-def parallel(fn, arg_tuples, workers: int) -> None:
-    """Run ``fn(*args)`` for each args in ``arg_tuples``, on up to ``workers`` threads.
-
-    The calls must write to disjoint parts of their arrays.  The BLAS library is limited
-    to one thread meanwhile (also when the calls run one after the other here): otherwise
-    each concurrent product would start its own BLAS threads and they would all fight
-    for the same cores.
-    """
-    global _POOL
-    arg_tuples = list(arg_tuples)
-    with single_threaded_blas():
-        if workers <= 1 or len(arg_tuples) <= 1 or not _blas_controller():
-            for args in arg_tuples:
-                fn(*args)
-            return
-        if _POOL is None or _POOL._max_workers < workers - 1:
-            _POOL = ThreadPoolExecutor(max_workers=max(1, workers - 1),
-                                       thread_name_prefix="time-layers")
-        futures = [_POOL.submit(fn, *args) for args in arg_tuples[1:]]
-        fn(*arg_tuples[0])  # the calling thread does its share instead of waiting idle
-        for f in futures:
-            f.result()
+    def zero_grad(self) -> None:
+        self.finish_backward()
+        super().zero_grad()
 
 
 # ----------------------------------------------------------------------------- dropout
