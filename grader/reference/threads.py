@@ -111,10 +111,13 @@ _background_jobs = 0  # while > 0 the pool is busy: parallel() runs in the calle
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
+    """The shared pool, grown when a caller wants more threads than it has."""
     global _POOL
     if _POOL is None or _POOL._max_workers < workers - 1:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, workers - 1),
-                                   thread_name_prefix="rnns-layers")
+        old, _POOL = _POOL, ThreadPoolExecutor(max_workers=max(1, workers - 1),
+                                               thread_name_prefix="rnns-layers")
+        if old is not None:
+            old.shutdown(wait=False)  # its threads end once their current work is done
     return _POOL
 
 
@@ -176,11 +179,11 @@ class Background:
         self._joined = False
         _hold()
         if _threads_usable(workers, len(self._calls)):
+            with _HOLD_LOCK:
+                _background_jobs += 1  # before any call starts: a call's parallel() stays here
             pool = _pool(workers)
             self._futures = [pool.submit(self._drain) for _ in range(min(workers - 1,
                                                                          len(self._calls)))]
-            with _HOLD_LOCK:
-                _background_jobs += 1
 
     def _drain(self) -> None:
         while (k := next(self._next)) < len(self._calls):
