@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     D = args.embed or args.hidden
     cls = SimpleRnnlm if args.model == "rnn" else LstmRnnlm
-    options = {"forget_bias": args.forget_bias} if args.model == "lstm" else {}
     if args.model == "rnn" and args.forget_bias:
         print("grader train: error: --forget-bias needs --model lstm", file=sys.stderr)
         return 2
+    options = {"forget_bias": args.forget_bias} if args.model == "lstm" else {}
     model = cls(vocab_size, D, args.hidden, dtype=np.dtype(args.dtype),
                 rng=np.random.default_rng(args.seed), **options)
     config = {"task": args.task, "model": args.model, "corpus": args.corpus, "vocab": vocab_size,

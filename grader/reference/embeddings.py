@@ -22,7 +22,6 @@ uses ``next_letter_dataset(ALPHABET, window=4, repeats=4)`` (104 samples, cyclic
 """
 from __future__ import annotations
 
-import os
 import string
 from typing import Mapping
 

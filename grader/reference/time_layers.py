@@ -192,7 +192,7 @@ class TimeRNN(_Stateful):
 
     def backward(self, dhs: np.ndarray) -> np.ndarray:
         """dhs (N, T, H) -> dxs (N, T, D); also sets ``self.dh`` (N, H)."""
-        Wx, Wh = self.params["Wx"], self.params["Wh"]
+        Wh = self.params["Wh"]
         x2, states = self._cache
         T, N, H = states.shape[0] - 1, states.shape[1], states.shape[2]
         dhs_t = np.ascontiguousarray(dhs.transpose(1, 0, 2))  # (T, N, H), our own copy
