@@ -51,22 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-def _step_fn(model):
-    from grader.reference.optim import SGD, clip_grads
-
-    optimizer = SGD(LR)
-
-    def step(xs, ts) -> float:
-        loss = model.forward(xs, ts)
-        model.backward()
-        clip_grads(model.grads, CLIP)
-        optimizer.step(model.params, model.grads)
-        model.zero_grad()
-        return loss
-
-    return step
-
-
 def run(args: argparse.Namespace) -> int:
     if args.blas_threads is None:
         return _run(args)
@@ -79,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from grader.bench.rnnlm import clip_sgd_step
     from grader.data.ptb import PTBChecksumError, PTBNotFoundError, load_ptb
     from grader.reference.mrnn import MrnnLM
     from grader.reference.rnnlm import LstmRnnlm, sequential_batches
@@ -107,8 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         runs.append(("mrnn", K, model))
     steps = {}
     for name, K, model in runs:
-        steps[(name, K)] = (_step_fn(model), sequential_batches(ptb.train, BATCH, TIME,
-                                                                n_batches=10 ** 9))
+        steps[(name, K)] = (clip_sgd_step(model, LR, CLIP),
+                            sequential_batches(ptb.train, BATCH, TIME, n_batches=10 ** 9))
         step, batches = steps[(name, K)]
         for _ in range(args.warmup):
             step(*next(batches))
