@@ -22,25 +22,12 @@ import zipfile
 from pathlib import Path
 
 from grader import __version__, leaks
+from grader.kit import KIT_MODULES as STUDENT_MODULES, kit_files
 from grader.release import ROOT
 
 TOP = "rnns-from-scratch-student"
 DEFAULT_OUT = Path("dist") / "rnns-from-scratch-student.zip"
 
-# What the exercise notebooks and the self-check import, and no more.
-STUDENT_MODULES = (
-    "grader/__init__.py",
-    "grader/__main__.py",  # so that `python -m grader check` works
-    "grader/checks.py",
-    "grader/gradcheck.py",
-    "grader/notebooks.py",
-    "grader/cli/__init__.py",
-    "grader/cli/check.py",
-    "grader/grading/selfcheck.py",
-)
-# Written rather than copied: the course's grader/grading/__init__.py belongs to the
-# instructor-side package and may import grading code that is not shipped.
-GRADING_INIT = '"""Student subset of grader.grading: only the self-check (selfcheck.py)."""\n'
 FORBIDDEN_PARTS = {"solutions", "reference", "source", "autograded", "submitted", "feedback"}
 SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 
@@ -119,9 +106,8 @@ def _exercise_files(root: Path) -> list[Path]:
 def bundle_contents(root: Path = ROOT) -> dict[str, bytes]:
     """Archive name -> bytes, in the order they are written."""
     contents = {f"{TOP}/README.md": README.encode(), f"{TOP}/pyproject.toml": PYPROJECT.encode()}
-    for name in STUDENT_MODULES:
-        contents[f"{TOP}/{name}"] = (root / name).read_bytes()
-    contents[f"{TOP}/grader/grading/__init__.py"] = GRADING_INIT.encode()
+    for name, data in kit_files(root).items():
+        contents[f"{TOP}/{name}"] = data
     for path in _exercise_files(root):
         contents[f"{TOP}/{path.relative_to(root).as_posix()}"] = path.read_bytes()
     return dict(sorted(contents.items()))
