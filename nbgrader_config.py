@@ -13,6 +13,20 @@ c.CourseDirectory.release_directory = "exercises"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Student code runs only in the sandbox, and hidden tests only in the grader's process:
+# nbgrader's Execute step is replaced by the course's (grader/grading/executor.py), so that
+# plain `nbgrader autograde` and the formgrader's autograde button are as safe as
+# `python -m grader autograde` (without bubblewrap they refuse to run).
+c.Autograde.autograde_preprocessors = [
+    "grader.grading.executor.TrustedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # A notebook that loops forever must not hold the batch: each cell gets this long.
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True

@@ -1,0 +1,496 @@
+"""nbgrader's ``Execute`` step, done safely: the sandboxed kernel, and verdicts made here.
+
+:class:`TrustedExecute` replaces nbgrader's ``Execute`` preprocessor (``nbgrader_config.py``
+puts it in ``Autograde.autograde_preprocessors``, so plain ``nbgrader autograde`` and the
+formgrader use it too; :mod:`grader.grading.autograde` runs it in parallel).  Per notebook:
+
+1. the source of every locked cell and test cell is taken from the gradebook (what
+   ``nbgrader generate_assignment`` stored), never from the submitted notebook;
+2. one kernel starts in the sandbox (:mod:`grader.grading.sandbox`) with the student kit
+   only, and runs the cells in order: the student's cells as submitted, locked cells as in
+   the gradebook, and of each test cell only its *visible* part (what students see);
+3. after a test cell's visible part, its hidden part runs in *this* process
+   (:mod:`grader.grading.verdicts`), calling the student's code in the kernel with inputs it
+   chose and comparing the results itself.  The cell earns its points when both passed; the
+   grader writes the verdict into the cell's outputs in the one form nbgrader reads: an
+   ``error`` output for a failure, none for a pass (a kernel's ``execute_result`` or stderr,
+   which nbgrader would also read as a score, are turned into display output first).
+
+Limits and crashes: a per-cell time limit (nbgrader's ``Execute.timeout``, an interrupt sent
+as a message), a wall-time limit per notebook, an output budget, and a kernel that dies or
+stops answering is restarted, the cells before replayed silently, and grading goes on after
+the cell that crashed.  A cell that crashed or could not run gets an error output, so nothing
+that did not run is ever counted as passed.
+"""
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import json
+import math
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_core.utils import ensure_async
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.preprocessors import Execute
+from traitlets import Int
+
+from grader.grading import intake, verdicts
+from grader.grading.remote import Session, StudentCrash, StudentError, StudentTimeout, request_expression
+from grader.grading.sandbox import Sandbox, SandboxUnavailable, launch_kernel, prepare_kit
+
+MAX_MESSAGE_BYTES = 64 * 2**20   # a kernel message larger than this is dropped by ZeroMQ
+SECRET_NAME = ".grader_secret"
+
+
+def course_secret(course_root: Path) -> bytes:
+    """The course's secret (created on first use, readable by its owner only): it seeds the
+    hidden tests' inputs per submission.  It lives in the course folder, which no sandbox sees."""
+    path = Path(course_root) / SECRET_NAME
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+@dataclass
+class Job:
+    """What the executor needs to grade one submission (the batch makes one per thread)."""
+    student: str
+    assignment: str
+    course_root: Path
+    scratch: Path
+    kit_dir: Path
+    slot: int
+    sandbox: Sandbox
+    lock: Any = None                 # held while nbgrader code runs; released around kernels
+    loop: Any = None                 # this thread's event loop (kernels live on it)
+    prestarted: Any = None           # a kernel started before nbgrader's first pass
+    kernels: int = 0
+    notebook: str = ""
+    incidents: list[str] = field(default_factory=list)
+
+    def take_prestarted(self):
+        launched, self.prestarted = self.prestarted, None
+        return launched
+
+    @contextlib.contextmanager
+    def unlocked(self):
+        if self.lock is None:
+            yield
+            return
+        self.lock.release()
+        try:
+            yield
+        finally:
+            self.lock.acquire()
+
+
+_local = threading.local()
+
+
+def set_current_job(job: Job | None) -> None:
+    _local.job = job
+
+
+def _error_output(ename: str, evalue: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+def trusted_cells(db_url: str, assignment: str, notebook: str) -> tuple[dict, list[str]]:
+    """From the gradebook: ``{grade_id: (source, locked, graded)}`` and the sources of the
+    locked cells that are not tests, in the notebook's order."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        nb = gb.find_notebook(notebook, assignment)
+        graded = {c.name for c in nb.grade_cells}
+        cells = sorted(nb.source_cells, key=lambda c: c.id)
+        table = {c.name: (c.source, bool(c.locked), c.name in graded) for c in cells}
+        helpers = [c.source for c in cells
+                   if c.locked and c.cell_type == "code" and c.name not in graded]
+    return table, helpers
+
+
+@dataclass
+class _Cell:
+    index: int
+    name: str
+    kernel_source: str      # what the kernel runs
+    trusted_source: str     # the gradebook's full source (tests: visible and hidden)
+    graded: bool
+
+
+class TrustedExecute(Execute):
+    """nbgrader's ``Execute``, with the sandbox, crash recovery, limits and trusted verdicts."""
+
+    notebook_timeout = Int(900, help="wall-time limit per notebook, seconds").tag(config=True)
+    max_output_bytes = Int(2_000_000, help="output kept per notebook, bytes (errors always "
+                                           "kept, shortened)").tag(config=True)
+    max_restarts = Int(3, help="kernel restarts per notebook after crashes or hangs").tag(config=True)
+
+    # -- entry point (nbgrader's exporter calls it; in a batch, with the gradebook lock held)
+    def preprocess(self, nb, resources=None, km=None):
+        info = (resources or {}).get("nbgrader", {})
+        job = getattr(_local, "job", None)
+        own_job = job is None
+        if own_job:   # plain `nbgrader autograde`: one submission at a time, made safe here
+            job = self._standalone_job(info)
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        job.notebook = info.get("notebook", "")
+        table, helpers = trusted_cells(info["db_url"], info["assignment"], job.notebook)
+        key = verdicts.submission_key(course_secret(job.course_root), info["assignment"],
+                                      info["student"])
+        try:
+            with job.unlocked():
+                job.loop.run_until_complete(self._execute_all(job, table, helpers, key))
+        finally:
+            if own_job:
+                job.loop.close()
+                shutil.rmtree(job.scratch, ignore_errors=True)
+        return self.nb, self.resources
+
+    def _standalone_job(self, info: dict) -> Job:
+        course_root = Path(os.getcwd())
+        sandbox = Sandbox(parent=self)
+        if not sandbox.enabled:
+            raise SandboxUnavailable("this course grades only in the sandbox "
+                                     "(Sandbox.enabled is False in the configuration)")
+        sandbox.check_available()
+        sandbox.check_isolated(course_root)
+        problem = intake.inspect(course_root / "submitted" / info["student"] / info["assignment"],
+                                 intake.Limits())
+        if problem.refusal:
+            raise intake.Refused(problem.refusal)
+        scratch = Path(tempfile.mkdtemp(prefix="rnns-grade-"))
+        os.chmod(scratch, 0o711)
+        return Job(info["student"], info["assignment"], course_root, scratch,
+                   prepare_kit(scratch), 0, sandbox, loop=asyncio.new_event_loop())
+
+    # -- helpers -----------------------------------------------------------------------
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def _get_timeout(self, cell) -> int | None:
+        limit = self.timeout if self.timeout and self.timeout > 0 else math.inf
+        return max(1, int(math.ceil(min(limit, self._remaining()))))
+
+    def _incident(self, text: str) -> None:
+        self._job.incidents.append(f"{self._job.notebook}: {text}")
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:10_000]
+            content["traceback"] = [str(t)[:10_000] for t in content.get("traceback", [])[:200]]
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(content.get("data", content.get("text", "")), default=str))
+        self._output_bytes += size
+        if self._output_bytes > self.max_output_bytes:
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stdout",
+                    text=f"\n[grader: more than {self.max_output_bytes} bytes of output; "
+                         "the rest was dropped]\n"))
+                self._incident(f"cell {cell_index}: output limit reached, output dropped")
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # -- kernel lifecycle ----------------------------------------------------------------
+    async def _start_kernel(self) -> None:
+        job = self._job
+        launched = job.take_prestarted()
+        if launched is None:
+            job.kernels += 1
+            launched = await launch_kernel(job.sandbox, scratch=job.scratch, kit_dir=job.kit_dir,
+                                           slot=job.slot, number=job.kernels,
+                                           notebook_timeout=self.notebook_timeout)
+        self.km, self._log = launched.km, launched.log
+        ctx = zmq.asyncio.Context()   # our own, so that its sockets refuse huge messages
+        ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self._zmq_contexts.append(ctx)
+        kc = self.km.client(context=ctx)
+        await ensure_async(kc.start_channels())
+        try:
+            await kc.wait_for_ready(timeout=self.startup_timeout)
+        except Exception:
+            self.kc = kc
+            await self._stop_kernel()
+            raise
+        kc.allow_stdin = False
+        self.kc = kc
+        info = await self._request_reply(kc.kernel_info(), 30)
+        if info and "language_info" in info["content"]:
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+
+    async def _stop_kernel(self) -> None:
+        kc, km = self.kc, self.km
+        self.kc = self.km = None
+        if kc is not None:
+            with contextlib.suppress(Exception):
+                await ensure_async(kc.stop_channels())
+        if km is not None:
+            with contextlib.suppress(Exception):
+                await km.shutdown_kernel(now=True)
+            with contextlib.suppress(Exception):
+                await ensure_async(km.cleanup_resources())
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+
+    async def _alive(self) -> bool:
+        try:
+            return bool(self.km is not None and await self.km.is_alive())
+        except Exception:
+            return False
+
+    async def _request_reply(self, msg_id: str, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=min(1.0, left))
+            except Empty:
+                if not await self._alive():
+                    return None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    async def _probe(self) -> bool:
+        """Does the kernel still answer (after an interrupted cell)?"""
+        if self.kc is None or not await self._alive():
+            return False
+        reply = await self._request_reply(self.kc.execute("", silent=True, store_history=False), 10)
+        return reply is not None
+
+    # -- calls from the hidden tests (run in a worker thread; served on the kernel's loop)
+    async def _serve_request(self, request: dict, what: str, timeout: float) -> dict:
+        if self.kc is None or not await self._alive():
+            raise StudentCrash(f"the kernel had died before {what} could run")
+        msg_id = self.kc.execute("", silent=True, store_history=False,
+                                 user_expressions={"r": request_expression(request)})
+        reply = await self._request_reply(msg_id, timeout)
+        if reply is None:
+            if not await self._alive():
+                raise StudentCrash(f"the kernel died while running {what} "
+                                   "(a crash, os._exit, or a resource limit)")
+            with contextlib.suppress(Exception):
+                await self.km.interrupt_kernel()
+            await self._request_reply(msg_id, 5)
+            raise StudentTimeout(f"{what} did not finish within the time limit of this test")
+        try:
+            value = reply["content"]["user_expressions"]["r"]
+            if value.get("status") != "ok":
+                raise ValueError("error")
+            text = value["data"]["text/plain"]
+            if not text[:1] in "'\"" or len(text) > 3 * MAX_MESSAGE_BYTES:
+                raise ValueError("not a string")
+            body = ast.literal_eval(text)
+            if not isinstance(body, str) or intake.json_depth(body) > 64:
+                raise ValueError("malformed")
+            answer = json.loads(body)
+            if not isinstance(answer, dict):
+                raise ValueError("malformed")
+            return answer
+        except Exception:
+            raise StudentError(f"the kernel's answer to {what} could not be read "
+                               "(was the kernel's machinery changed?)") from None
+
+    def _link(self, loop, cell_deadline: float):
+        def link(request: dict, what: str) -> dict:
+            left = min(cell_deadline, self._deadline) - time.monotonic()
+            if left <= 0:
+                raise StudentTimeout(f"the time limit of this test ran out before {what}")
+            future = asyncio.run_coroutine_threadsafe(self._serve_request(request, what, left), loop)
+            return future.result()
+        return link
+
+    # -- replay after a crash ------------------------------------------------------------
+    async def _restart(self, executed: list[int]) -> bool:
+        while self._restarts < self.max_restarts:
+            self._restarts += 1
+            await self._stop_kernel()
+            try:
+                await self._start_kernel()
+            except Exception as exc:
+                self._incident(f"kernel restart failed: {exc}")
+                continue
+            for j in list(executed):
+                if self._remaining() <= 0:
+                    return False
+                reply = await self._request_reply(
+                    self.kc.execute(self._plan[j].kernel_source, store_history=True,
+                                    allow_stdin=False, stop_on_error=False),
+                    self._get_timeout(None))
+                if reply is None:   # it crashes or hangs now: leave it out and start again
+                    executed.remove(j)
+                    self._incident(f"cell {self._plan[j].name} failed when replayed; left out")
+                    break
+            else:
+                self._incident(f"kernel restarted ({self._restarts}), {len(executed)} cells replayed")
+                return True
+        return False
+
+    # -- the notebook --------------------------------------------------------------------
+    def _make_plan(self, table: dict) -> dict[int, _Cell]:
+        plan = {}
+        for i, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            name = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            trusted = table.get(name)
+            if trusted and (trusted[1] or trusted[2]):   # locked or a test: the gradebook's
+                source, _locked, graded = trusted
+                cell.source = source
+                kernel_source = verdicts.split(source)[0] if graded else source
+            else:
+                graded, kernel_source, source = False, cell.source, cell.source
+            if not kernel_source.strip() and not graded:
+                continue
+            plan[i] = _Cell(i, name or f"cell {i}", kernel_source, source, graded)
+        return plan
+
+    async def _execute_all(self, job: Job, table: dict, helpers: list[str], key: int) -> None:
+        self._job = job
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._restarts = 0
+        self._output_bytes = 0
+        self._truncated: set[int] = set()
+        self._zmq_contexts: list = []
+        self._log = None
+        self.kc = self.km = None
+        self._plan = self._make_plan(table)
+        loop = asyncio.get_running_loop()
+        try:
+            hidden = verdicts.HiddenTests(helpers, key)
+        except Exception as exc:   # the course's own cells fail here: nothing can be graded
+            raise RuntimeError(f"the assignment's locked cells do not run in the grader: "
+                               f"{type(exc).__name__}: {exc}") from exc
+        executed: list[int] = []
+        try:
+            try:
+                await self._start_kernel()
+                broken = False
+            except Exception as exc:
+                raise RuntimeError(f"the sandboxed kernel did not start: {str(exc)[:300]}") from exc
+            for index, info in self._plan.items():
+                cell = self.nb.cells[index]
+                if self._remaining() <= 0:
+                    self._not_run(cell, f"the notebook's time limit ({self.notebook_timeout} s) "
+                                        "was reached before this cell")
+                    continue
+                if broken or not await self._alive():
+                    if not await self._restart(executed):
+                        self._not_run(cell, "the kernel kept crashing; this cell was not run")
+                        broken = True
+                        continue
+                    broken = False
+                crashed = await self._run_in_kernel(cell, info)
+                if crashed:
+                    broken = True
+                else:
+                    executed.append(index)
+                if info.graded and await self._verdict(cell, info, hidden, crashed, loop):
+                    broken = broken or not await self._probe()
+        finally:
+            await self._stop_kernel()
+            for ctx in self._zmq_contexts:
+                with contextlib.suppress(Exception):
+                    ctx.destroy(linger=0)
+
+    async def _run_in_kernel(self, cell, info: _Cell) -> bool:
+        """Run ``info.kernel_source`` as ``cell``; True when the kernel crashed or hung."""
+        shown = cell.source
+        cell.source = info.kernel_source
+        try:
+            await self.async_execute_cell(cell, info.index, execution_count=self.code_cells_executed + 1,
+                                          store_history=True)
+        except DeadKernelError:
+            self._append(cell, "DeadKernelError", "the kernel died while running this cell "
+                         "(a crash, os._exit, or a resource limit)")
+            self._incident(f"{info.name}: kernel died")
+            return True
+        except CellTimeoutError:
+            self._append(cell, "CellTimeoutError", "the cell did not finish in time and the "
+                         "kernel did not respond to an interrupt")
+            self._incident(f"{info.name}: timed out, kernel unresponsive")
+            return True
+        except Exception as exc:
+            self._append(cell, type(exc).__name__, str(exc)[:500])
+            self._incident(f"{info.name}: {type(exc).__name__}: {str(exc)[:200]}")
+            return True
+        finally:
+            cell.source = shown
+        if self._timed_out(cell):
+            self._incident(f"{info.name}: timed out (interrupted)")
+            if not await self._probe():
+                return True
+        return False
+
+    async def _verdict(self, cell, info: _Cell, hidden: verdicts.HiddenTests, crashed: bool,
+                       loop) -> bool:
+        """Decide the test cell here; leave exactly the outputs nbgrader should score.
+        True when the kernel may be left stuck (a hidden call crashed or timed out)."""
+        kernel_failed = crashed or any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        outputs = []
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "execute_result":          # nbgrader would read it as a partial score
+                out = nbformat.v4.new_output("display_data", data=out.get("data", {}),
+                                             metadata=out.get("metadata", {}))
+            elif kind == "stream" and out.get("name") == "stderr":   # and this as a failure
+                out = nbformat.v4.new_output("stream", name="stdout", text=out.get("text", ""))
+            elif kind == "error":
+                continue
+            outputs.append(out)
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if kernel_failed:
+            cell.outputs = errors[:1] + outputs if errors else \
+                [_error_output("KernelError", "this test did not run to its end")] + outputs
+            return False
+        deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
+        session = Session(self._link(loop, deadline))
+        passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
+        cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
+        stuck = not passed and ename in ("StudentCrash", "StudentTimeout")
+        if stuck:
+            self._incident(f"{info.name}: hidden tests: {ename}")
+        return stuck
+
+    def _timed_out(self, cell) -> bool:
+        ename = self.error_on_timeout.get("ename") if self.error_on_timeout else "CellTimeoutError"
+        return any(o.get("output_type") == "error" and o.get("ename") == ename
+                   for o in cell.get("outputs", []))
+
+    @staticmethod
+    def _append(cell, ename: str, evalue: str) -> None:
+        cell.setdefault("outputs", []).append(_error_output(ename, evalue))
+
+    def _not_run(self, cell, why: str) -> None:
+        cell.outputs = [_error_output("NotExecuted", why)]
+        self._incident(f"cell not run: {why}")

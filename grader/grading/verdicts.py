@@ -1,0 +1,152 @@
+"""Hidden tests, run where the student cannot reach them: in the grader's own process.
+
+How a hidden test is written (the instructor's side)
+----------------------------------------------------
+Exactly as before, in the solutions notebook, below the visible tests of a test cell::
+
+    check_close(rnn_cell(1.0, ...)[1], [0.537, 0.462], "step 1")     # visible: runs in the kernel
+    ### BEGIN HIDDEN TESTS
+    from grader.reference import rnn_by_hand as ref                   # the grader's reference
+    rng = hidden_rng(303)                                             # new inputs per submission
+    for case in range(12):
+        ...
+        check_close(rnn_cell(x, h, W, U, b)[1], ref.rnn_step(x, h, W, U, b)[1], f"case {case}")
+    ### END HIDDEN TESTS
+
+When a submission is graded, the kernel (in the sandbox) runs only the visible part.  The
+hidden part runs here, in a namespace that holds
+
+* everything the notebook's locked cells that are not tests define (``np``, ``check_close``,
+  ``dice_parameters``...), executed here from the gradebook's copy;
+* from the visible part of the same cell: its imports, ``def``s and ALL-CAPS constants
+  (``SCATTER_BUG = "..."``), so that the hidden part can name a mistake once;
+* ``hidden_rng(seed)``: a generator seeded by ``seed`` *and* by the submission, so that every
+  student's hidden inputs differ and no table of answers helps; ``assign`` (see
+  :mod:`grader.grading.remote`);
+* and, for every other name the code uses, the student's object of that name, as a
+  :class:`~grader.grading.remote.Remote` (functions, classes, instances) or a copy (data).
+
+The test earns its points when the kernel ran the visible part without an error **and** the
+hidden part raised nothing here.  No score rests on anything the student's process says about
+itself: the grader chose the inputs, computed the expected values with the reference, and
+compared them with its own numpy.  Rules for a hidden part: call the student's code only through
+their names; to change an object's state in the kernel call its methods or use ``assign``
+(attribute reads are copies); pass no functions to student code (only data and objects that
+came from the kernel).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import hmac
+import re
+import symtable
+from typing import Any
+
+import numpy as np
+
+from grader.grading.remote import MISSING, Remote, Session, assign
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$",
+                    re.M | re.S)
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")   # SCATTER_BUG, TOL: not W or X
+
+
+def split(source: str) -> tuple[str, str]:
+    """(visible part, hidden part) of a test cell's source; the visible part is what nbgrader
+    releases (the hidden blocks removed), the hidden part the blocks' contents joined."""
+    hidden = "\n".join(m.group(1).strip("\n") for m in HIDDEN.finditer(source))
+    visible = HIDDEN.sub("", source)
+    return visible, hidden
+
+
+def definitions(source: str) -> str:
+    """The imports, ``def``s, classes and ALL-CAPS assignments of ``source``, in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    kept = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            kept.append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if all(isinstance(t, ast.Name) and _CONSTANT.match(t.id) for t in targets):
+                kept.append(node)
+    return "\n\n".join(ast.unparse(n) for n in kept)
+
+
+def global_names(code: str) -> set[str]:
+    """Names ``code`` reads from its global namespace (its own functions' included) and does
+    not assign at the top level, builtins left out."""
+    try:
+        top = symtable.symtable(code, "<test>", "exec")
+    except SyntaxError:
+        return set()
+    assigned = {s.get_name() for s in top.get_symbols()
+                if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    used: set[str] = set()
+
+    def walk(table) -> None:
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table.get_type() == "module" or sym.is_global()):
+                used.add(sym.get_name())
+        for child in table.get_children():
+            walk(child)
+
+    walk(top)
+    return used - assigned - set(dir(builtins))
+
+
+def submission_key(secret: bytes, assignment: str, student: str) -> int:
+    """A number that differs per submission and cannot be guessed without the course secret."""
+    digest = hmac.new(secret, f"{assignment}\0{student}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class HiddenTests:
+    """The grader's side of one notebook's tests for one submission."""
+
+    def __init__(self, locked_sources: list[str], key: int) -> None:
+        self.ns: dict[str, Any] = {"__name__": "__hidden_tests__", "__builtins__": builtins,
+                                   "hidden_rng": self._rng_factory(key), "assign": assign}
+        self.helper_names: set[str] = set()
+        for source in locked_sources:
+            code = source if not source.lstrip().startswith(("%", "!")) else ""
+            exec(compile(code, "<locked cell>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
+            self.helper_names |= global_names(code)
+
+    @staticmethod
+    def _rng_factory(key: int):
+        def hidden_rng(seed: int) -> np.random.Generator:
+            """A generator for the hidden inputs: ``seed`` and this submission's key."""
+            return np.random.default_rng([int(seed), key])
+        return hidden_rng
+
+    def run(self, cell_source: str, session: Session) -> tuple[bool, str, str]:
+        """Run the hidden part of a test cell: (passed, error name, message)."""
+        visible, hidden = split(cell_source)
+        if not hidden.strip():
+            return True, "", ""
+        code = definitions(visible) + "\n\n" + hidden
+        bound: dict[str, Any] = {}
+        try:
+            for name in sorted((global_names(code) | self.helper_names) - self.ns.keys()):
+                value = session.lookup(name)
+                if value is not MISSING:
+                    bound[name] = value
+            self.ns.update(bound)
+            exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
+            return True, "", ""
+        except Exception as exc:  # every failure of a hidden test costs its points
+            return False, type(exc).__name__, str(exc) or type(exc).__name__
+        finally:
+            for name, value in bound.items():
+                if self.ns.get(name) is value:
+                    del self.ns[name]
+            try:
+                session.release()
+            except Exception:
+                pass
