@@ -46,6 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--forget-bias", type=float, default=0.0,
                         help="LSTM only: initial bias of the forget gate (default 0, as in the "
                              "textbook)")
+    parser.add_argument("--layers", type=int, default=1,
+                        help="LSTM only: stacked LSTM layers (default 1)")
+    parser.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                        help="LSTM only: inverted dropout ratio before and after every LSTM "
+                             "layer (default 0)")
+    parser.add_argument("--tie-weights", action="store_true",
+                        help="LSTM only: output weights = embedding matrix transposed "
+                             "(needs --embed equal to --hidden)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop training before an epoch that would end after this many "
+                             "minutes (predicted from the epochs so far)")
+    parser.add_argument("--decay-last", type=int, default=None, metavar="K",
+                        help="divide the learning rate by --lr-decay at the start of each of the "
+                             "last K epochs (of --epochs, or of those --max-minutes allows)")
     parser.add_argument("--eval-batch", type=int, default=10,
                         help="streams when evaluating perplexity (default 10)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -75,11 +89,47 @@ def _load_corpus(args) -> tuple[dict, int, dict]:
                                               "bayes_ppl": bayes}
 
 
-def run(args: argparse.Namespace) -> int:
+# Options whose value the command line repeats (the task is positional, flags separate).
+_VALUED = ("model", "corpus", "data_dir", "epochs", "lr", "clip", "lr_decay", "decay_from",
+           "batch", "bptt", "hidden", "embed", "forget_bias", "layers", "dropout", "max_minutes",
+           "decay_last", "eval_batch", "dtype", "seed", "out")
+
+
+def command_line(args: argparse.Namespace, **override) -> str:
+    """The run as one explicit ``python -m grader train ...`` line (defaults written out)."""
+    import shlex
+
+    values = {**vars(args), **override}
+    words = ["python", "-m", "grader", "train", values["task"]]
+    for name in _VALUED:
+        if values.get(name) is not None:
+            words += ["--" + name.replace("_", "-"), str(values[name])]
+    for flag in ("tie_weights", "no_progress"):
+        if values.get(flag):
+            words.append("--" + flag.replace("_", "-"))
+    return shlex.join(words)
+
+
+def _build_model(args, vocab_size: int, D: int):
+    """LstmRnnlm / SimpleRnnlm as in the chapter; BetterRnnlm when stacking, dropout or tying."""
     import numpy as np
 
-    from grader.reference.rnnlm import (LstmRnnlm, SimpleRnnlm, Trainer, evaluate_perplexity,
-                                        save_params)
+    from grader.reference.rnnlm import LstmRnnlm, SimpleRnnlm
+
+    common = {"dtype": np.dtype(args.dtype), "rng": np.random.default_rng(args.seed)}
+    if args.model == "rnn":
+        return SimpleRnnlm(vocab_size, D, args.hidden, **common)
+    if args.layers > 1 or args.dropout or args.tie_weights:
+        from grader.reference.better_rnnlm import BetterRnnlm
+
+        return BetterRnnlm(vocab_size, D, args.hidden, num_layers=args.layers,
+                           dropout=args.dropout, tie_weights=args.tie_weights,
+                           forget_bias=args.forget_bias, **common)
+    return LstmRnnlm(vocab_size, D, args.hidden, forget_bias=args.forget_bias, **common)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.reference.rnnlm import Trainer, evaluate_perplexity, save_params
 
     try:
         splits, vocab_size, info = _load_corpus(args)
@@ -87,23 +137,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"grader train: error: {exc}", file=sys.stderr)
         return 2
     D = args.embed or args.hidden
-    cls = SimpleRnnlm if args.model == "rnn" else LstmRnnlm
-    if args.model == "rnn" and args.forget_bias:
-        print("grader train: error: --forget-bias needs --model lstm", file=sys.stderr)
+    lstm_only = {"--forget-bias": args.forget_bias, "--layers": args.layers != 1,
+                 "--dropout": args.dropout, "--tie-weights": args.tie_weights}
+    if args.model == "rnn" and any(lstm_only.values()):
+        used = ", ".join(k for k, v in lstm_only.items() if v)
+        print(f"grader train: error: {used} needs --model lstm", file=sys.stderr)
         return 2
-    options = {"forget_bias": args.forget_bias} if args.model == "lstm" else {}
-    model = cls(vocab_size, D, args.hidden, dtype=np.dtype(args.dtype),
-                rng=np.random.default_rng(args.seed), **options)
-    config = {"task": args.task, "model": args.model, "corpus": args.corpus, "vocab": vocab_size,
+    try:
+        model = _build_model(args, vocab_size, D)
+    except ValueError as exc:  # e.g. tying with --embed != --hidden
+        print(f"grader train: error: {exc}", file=sys.stderr)
+        return 2
+    config = {"command": command_line(args), "task": args.task, "model": args.model,
+              "class": type(model).__name__, "corpus": args.corpus, "vocab": vocab_size,
               "embed": D, "hidden": args.hidden, "epochs": args.epochs, "lr": args.lr,
               "clip": args.clip, "lr_decay": args.lr_decay, "decay_from": args.decay_from,
               "batch": args.batch,
               "forget_bias": args.forget_bias if args.model == "lstm" else None,
+              "layers": args.layers, "dropout": args.dropout, "tie_weights": args.tie_weights,
+              "max_minutes": args.max_minutes, "decay_last": args.decay_last,
+              "parameters": int(sum(p.size for p in model.params.values())),
               "bptt": args.bptt, "eval_batch": args.eval_batch, "dtype": args.dtype,
               "seed": args.seed, **info}
     print(json.dumps({"event": "config", **config}), flush=True)
     trainer = Trainer(model, lr=args.lr, clip=args.clip or None, lr_decay=args.lr_decay,
-                      decay_from=args.decay_from, progress=not args.no_progress)
+                      decay_from=args.decay_from, decay_last=args.decay_last,
+                      max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+                      progress=not args.no_progress)
 
     def report(record: dict) -> None:
         print(json.dumps({"event": "epoch", **record}), flush=True)
@@ -118,7 +178,10 @@ def run(args: argparse.Namespace) -> int:
                                                   args.bptt),
                  "test_ppl": evaluate_perplexity(model, splits["test"], args.eval_batch,
                                                  args.bptt),
-                 "seconds": time.perf_counter() - start}
+                 "seconds": time.perf_counter() - start,
+                 "epochs_run": len(history["epoch"])}
+        if args.max_minutes is not None or args.decay_last:
+            final["repeat_command"] = _repeat_command(args, trainer)
     except ValueError as exc:  # e.g. a corpus too short for the batch shape
         print(f"grader train: error: {exc}", file=sys.stderr)
         return 2
@@ -134,3 +197,10 @@ def run(args: argparse.Namespace) -> int:
         (out / "history.json").write_text(json.dumps(
             {"config": config, "history": history, "final": final}, indent=1) + "\n")
     return 0
+
+
+def _repeat_command(args, trainer) -> str:
+    """The same run without a clock: the epochs it ran, the scheduled decays it made."""
+    return command_line(args, epochs=len(trainer.history["epoch"]),
+                        decay_from=trainer.scheduled_decay_from, max_minutes=None,
+                        decay_last=None)

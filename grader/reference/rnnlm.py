@@ -59,6 +59,12 @@ def _zero_grads(model) -> None:
         g.fill(0)
 
 
+def _set_training(model, training: bool) -> None:
+    """Dropout on or off, for models that have it (``set_training``); others have no modes."""
+    if hasattr(model, "set_training"):
+        model.set_training(training)
+
+
 # ----------------------------------------------------------------------------- models
 
 
@@ -185,6 +191,7 @@ def evaluate_perplexity(model, corpus: np.ndarray, batch_size: int = 10,
         raise ValueError(f"corpus of {len(corpus)} words is too short for batches of "
                          f"{batch_size} x {time_size}")
     model.reset_state()
+    _set_training(model, False)  # no dropout while measuring
     total = 0.0
     batches = sequential_batches(corpus, batch_size, time_size, n_batches=n)
     for xs, ts in tqdm(batches, total=n, desc="evaluate", disable=not progress, leave=False):
@@ -208,6 +215,17 @@ class Trainer:
     smaller ones to settle).  With ``keep_best`` the parameters of the best epoch are
     restored at the end.
 
+    ``max_seconds`` bounds the time of ``fit`` on a shared machine: before each epoch it
+    predicts from the mean time of the epochs so far (validation included) how many more
+    fit, and stops when none does; ``decay_last=k`` then divides the learning rate at the
+    start of each of the last k epochs (of ``epochs``, or of the predicted ones when fewer),
+    so a run cut short still ends with its small steps.  The lr of every epoch is in the
+    history, and ``scheduled_decay_from`` is the m of ``--epochs n --decay-from m`` that
+    repeats such a run exactly.
+
+    Models with ``set_training(bool)`` (dropout) are switched to training mode for each
+    step only, and evaluated with it off.
+
     ``history`` (also returned by ``fit``) holds lists for plots: per epoch ``epoch``,
     ``train_ppl``, ``valid_ppl`` (None without a validation corpus), ``lr``, ``seconds``,
     ``tokens_per_s``; per iteration ``grad_norm`` (before clipping); and every
@@ -219,12 +237,17 @@ class Trainer:
 
     def __init__(self, model, optimizer=None, *, lr: float = 20.0, clip: float | None = 0.25,
                  lr_decay: float = 4.0, decay_from: int | None = None, keep_best: bool = True,
+                 max_seconds: float | None = None, decay_last: int | None = None,
                  progress: bool = True) -> None:
         self.model = model
         self.optimizer = optimizer if optimizer is not None else SGD(lr, workers=default_workers())
         self.clip = clip
         self.lr_decay = lr_decay
         self.decay_from = decay_from
+        self.max_seconds = max_seconds
+        self.decay_last = decay_last
+        # The first epoch that started with a scheduled decay (every later one did too).
+        self.scheduled_decay_from: int | None = None
         self.keep_best = keep_best
         self.progress = progress
         self.history: dict[str, list] = {k: [] for k in (
@@ -238,8 +261,12 @@ class Trainer:
     def train_step(self, xs: np.ndarray, ts: np.ndarray) -> float:
         """One forward, backward, clip and update; returns the batch's mean cross-entropy."""
         model = self.model
-        loss = model.forward(xs, ts)
-        model.backward()
+        _set_training(model, True)  # dropout on for this step only
+        try:
+            loss = model.forward(xs, ts)
+            model.backward()
+        finally:
+            _set_training(model, False)
         norm = global_norm(model.grads)
         self.history["grad_norm"].append(norm)
         # Clipping folded into the update: the same step as clip_grads then step(), with
@@ -261,9 +288,21 @@ class Trainer:
             raise ValueError(f"training corpus of {len(train_corpus)} words is too short for "
                              f"batches of {batch_size} x {time_size}")
         first = len(self.history["epoch"]) + 1
+        last = first + epochs - 1
+        fit_start, epoch_seconds = time.perf_counter(), []
         for epoch in range(first, first + epochs):
-            if self.decay_from is not None and epoch >= self.decay_from:
+            if self.max_seconds is not None and epoch_seconds:
+                left = self.max_seconds - (time.perf_counter() - fit_start)
+                fitting = int(left // (sum(epoch_seconds) / len(epoch_seconds)))
+                if fitting < 1:
+                    break
+                last = min(last, epoch + fitting - 1)
+            if ((self.decay_from is not None and epoch >= self.decay_from)
+                    or (self.decay_last and epoch > last - self.decay_last)):
                 self.optimizer.lr /= self.lr_decay
+                if self.scheduled_decay_from is None:
+                    self.scheduled_decay_from = epoch
+            epoch_start = time.perf_counter()
             self.model.reset_state()
             start = time.perf_counter()
             total, running, running_n = 0.0, 0.0, 0
@@ -298,6 +337,7 @@ class Trainer:
                     self.optimizer.lr /= self.lr_decay
             for key, value in record.items():
                 self.history[key].append(value)
+            epoch_seconds.append(time.perf_counter() - epoch_start)
             if callback is not None:
                 callback(record)
         if self.keep_best and self._best_params is not None:
@@ -326,6 +366,7 @@ def generate(model, start_ids: Sequence[int], length: int, temperature: float = 
     if start_ids.size == 0:
         raise ValueError("generate needs at least one start id")
     model.reset_state()
+    _set_training(model, False)
     scores = model.predict(start_ids)[0, -1]
     out = np.empty(length, dtype=np.int64)
     skip = np.asarray(list(skip_ids), dtype=np.int64)

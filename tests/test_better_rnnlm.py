@@ -1,0 +1,246 @@
+"""The better language model: stacked LSTMs, dropout, weight tying; the trainer's time budget;
+the ``train rnnlm`` options that build it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader.gradcheck import TOLERANCE, check_gradients
+from grader.reference.better_rnnlm import BetterRnnlm, tie_embedding
+from grader.reference.layer import load_params, save_params
+from grader.reference.rnnlm import LanguageModel, Trainer, evaluate_perplexity
+from grader.reference.time_layers import TimeAffineSoftmaxWithLoss, TimeEmbedding
+
+V, D = 11, 6
+
+
+def _model(rng, **kwargs) -> BetterRnnlm:
+    model = BetterRnnlm(V, D, D, dtype=np.float64, rng=rng, **kwargs)
+    model.params["affine.b"][:] = rng.standard_normal(V)
+    # Unit-scale embeddings (see test_rnnlm.test_model_gradients): with randn / 100 the
+    # finite differences' round-off would dominate the recurrent layers' small gradients.
+    model.params["embed.W"][:] = rng.standard_normal(model.params["embed.W"].shape)
+    return model
+
+
+@pytest.mark.parametrize("layers, dropout, tie", [(2, 0.3, True), (2, 0.3, False),
+                                                  (1, 0.0, True), (3, 0.5, True)])
+def test_gradients_float64(layers, dropout, tie):
+    rng = np.random.default_rng(layers)
+    model = _model(rng, num_layers=layers, dropout=dropout, tie_weights=tie)
+    xs, ts = rng.integers(0, V, (3, 4)), rng.integers(0, V, (3, 4))
+
+    def loss():
+        model.reset_state()
+        for k, drop in enumerate(model.dropouts):  # the same masks at every evaluation
+            drop.rng = np.random.default_rng(100 + k)
+        return model.forward(xs, ts)
+
+    loss()
+    model.zero_grad()
+    model.backward()
+    errors = check_gradients(loss, model.params, {k: g.copy() for k, g in model.grads.items()})
+    assert max(errors.values()) < TOLERANCE, errors
+    if dropout:  # the masks really dropped something, so the check covered them
+        assert any((d._mask == 0).any() for d in model.dropouts)
+
+
+def test_parameter_names_and_the_tied_matrix():
+    rng = np.random.default_rng(0)
+    tied = BetterRnnlm(V, D, D, num_layers=2, rng=rng)
+    assert isinstance(tied, LanguageModel)
+    assert tied.params.keys() == tied.grads.keys()
+    assert set(tied.params) == {"embed.W", "affine.b", "lstm1.Wx", "lstm1.Wh", "lstm1.b",
+                                "lstm2.Wx", "lstm2.Wh", "lstm2.b"}
+    # One matrix: the embedding reads the output layer's weights through a transposed view.
+    assert np.shares_memory(tied.embed.params["W"], tied.affine.params["W"])
+    np.testing.assert_array_equal(tied.embed.params["W"], tied.affine.params["W"].T)
+    assert np.shares_memory(tied.embed.grads["W"], tied.affine.grads["W"])
+    # ... and the fused layer still uses its own stacked storage (the fast path).
+    assert tied.affine._stacked_weights() is tied.affine._Wb
+    untied = BetterRnnlm(V, D, D, num_layers=2, tie_weights=False, rng=rng)
+    assert set(untied.params) == set(tied.params) | {"affine.W"}
+    assert not np.shares_memory(untied.embed.params["W"], untied.affine.params["W"])
+    assert sum(p.size for p in untied.params.values()) - sum(
+        p.size for p in tied.params.values()) == V * D
+    assert all(p.dtype == np.float32 for p in tied.params.values())
+    with pytest.raises(ValueError, match="wordvec_size == hidden_size"):
+        BetterRnnlm(V, 4, 5, tie_weights=True)
+    assert BetterRnnlm(V, 4, 5, tie_weights=False).lstms[1].params["Wx"].shape == (5, 20)
+
+
+def test_tied_gradient_is_the_sum_of_both_uses():
+    rng = np.random.default_rng(3)
+    embed = TimeEmbedding(V, D, dtype=np.float64, rng=rng)
+    affine = TimeAffineSoftmaxWithLoss(D, V, dtype=np.float64, rng=rng)
+    W0 = embed.params["W"].copy()
+    tie_embedding(embed, affine)
+    np.testing.assert_array_equal(affine.params["W"], W0.T)  # the embedding's values kept
+    xs, ts = rng.integers(0, V, (2, 3)), rng.integers(0, V, (2, 3))
+    affine.forward(embed.forward(xs), ts)
+    embed.backward(affine.backward())
+    # The same passes on untied copies: the tied gradient is their sum.
+    e2 = TimeEmbedding(V, D, dtype=np.float64, rng=rng)
+    a2 = TimeAffineSoftmaxWithLoss(D, V, dtype=np.float64, rng=rng)
+    e2.params["W"][...] = W0
+    a2.params["W"][...] = W0.T
+    a2.params["b"][...] = affine.params["b"]
+    a2.forward(e2.forward(xs), ts)
+    e2.backward(a2.backward())
+    np.testing.assert_allclose(affine.grads["W"], a2.grads["W"] + e2.grads["W"].T, atol=1e-12)
+
+
+def test_dropout_only_in_training_mode():
+    rng = np.random.default_rng(1)
+    model = BetterRnnlm(V, D, D, num_layers=2, dropout=0.5, dtype=np.float64, rng=rng)
+    xs = rng.integers(0, V, (2, 5))
+    model.set_training(False)
+    model.reset_state()
+    a = model.predict(xs)
+    model.reset_state()
+    b = model.predict(xs)
+    np.testing.assert_array_equal(a, b)  # deterministic: no dropout
+    model.set_training(True)
+    model.reset_state()
+    assert not np.allclose(model.predict(xs), a)
+    # evaluate_perplexity switches dropout off (twice the same value), and so does
+    # the Trainer after each of its steps.
+    corpus = rng.integers(0, V, 200)
+    model.set_training(True)
+    p1 = evaluate_perplexity(model, corpus, 2, 5)
+    assert not model.training
+    model.set_training(True)
+    assert evaluate_perplexity(model, corpus, 2, 5) == p1
+    trainer = Trainer(model, lr=0.1, progress=False)
+    trainer.train_step(xs, xs)
+    assert not model.training
+
+
+def test_save_and_load_a_tied_model(tmp_path):
+    a = BetterRnnlm(V, D, D, num_layers=2, rng=np.random.default_rng(0))
+    b = BetterRnnlm(V, D, D, num_layers=2, rng=np.random.default_rng(1))
+    load_params(b, save_params(a, tmp_path / "m"))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    np.testing.assert_array_equal(b.affine.params["W"], a.embed.params["W"].T)
+
+
+def test_training_lowers_the_loss_and_repeats_under_a_seed():
+    corpus = np.tile(np.arange(V), 40)  # a cycle: easy to learn
+
+    def train(seed):
+        model = BetterRnnlm(V, 8, 8, num_layers=2, dropout=0.2,
+                            rng=np.random.default_rng(seed))
+        trainer = Trainer(model, lr=5.0, progress=False)
+        return trainer.fit(corpus, corpus, epochs=6, batch_size=4, time_size=5,
+                           eval_batch_size=4)
+
+    h = train(0)
+    assert h["valid_ppl"][-1] < 3 < V - 0.5 < h["valid_ppl"][0]  # from guessing to knowing
+    assert train(0)["valid_ppl"] == h["valid_ppl"]
+
+
+# ----------------------------------------------------------------------------- time budget
+
+
+class _Clocked:
+    """A tiny model whose every forward takes one second of a fake clock."""
+
+    def __init__(self, clock):
+        self.params, self.grads = {"w": np.zeros(2)}, {"w": np.zeros(2)}
+        self.clock = clock
+
+    def forward(self, xs, ts):
+        self.clock[0] += 1.0
+        return 1.0
+
+    def backward(self, dout=1.0):
+        pass
+
+    def reset_state(self):
+        pass
+
+
+def test_trainer_time_budget_stops_and_decays_the_last_epochs(monkeypatch):
+    import grader.reference.rnnlm as rnnlm
+
+    clock = [0.0]
+    monkeypatch.setattr(rnnlm.time, "perf_counter", lambda: clock[0])
+    trainer = Trainer(_Clocked(clock), lr=16.0, clip=None, lr_decay=2.0, max_seconds=3.5,
+                      decay_last=2, progress=False)
+    # One batch per epoch, no validation: each epoch takes one (fake) second, so three
+    # fit in 3.5 s, and the last two of those start with a decay.
+    history = trainer.fit(np.arange(11), epochs=10, batch_size=2, time_size=5)
+    assert history["epoch"] == [1, 2, 3]
+    assert history["lr"] == [16.0, 8.0, 4.0]
+    assert trainer.scheduled_decay_from == 2
+
+
+def test_decay_last_without_a_budget_counts_from_the_planned_epochs():
+    trainer = Trainer(_Clocked([0.0]), lr=8.0, clip=None, lr_decay=2.0, decay_last=2,
+                      progress=False)
+    history = trainer.fit(np.arange(11), epochs=4, batch_size=2, time_size=5)
+    assert history["lr"] == [8.0, 8.0, 4.0, 2.0]
+    assert trainer.scheduled_decay_from == 3
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def _train_cli(argv):
+    import argparse
+
+    from grader.cli import train
+
+    parser = argparse.ArgumentParser()
+    train.add_arguments(parser)
+    return train.run(parser.parse_args(argv))
+
+
+def _lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_train_cli_builds_the_better_model(tmp_path, capsys):
+    pytest.importorskip("grader.corpus.dice")
+    from grader.corpus.dice import make_dice_corpus
+
+    make_dice_corpus(tmp_path / "dice", sizes={"train": 3000, "valid": 600, "test": 600})
+    capsys.readouterr()
+    argv = ["rnnlm", "--corpus", "dice", "--data-dir", str(tmp_path / "dice"), "--layers", "2",
+            "--dropout", "0.2", "--tie-weights", "--hidden", "8", "--batch", "5", "--bptt",
+            "10", "--epochs", "3", "--lr", "1", "--decay-last", "1", "--max-minutes", "60",
+            "--no-progress"]
+    assert _train_cli(argv) == 0
+    lines = _lines(capsys.readouterr().out)
+    config, final = lines[0], lines[-1]
+    assert [r["event"] for r in lines] == ["config", "epoch", "epoch", "epoch", "final"]
+    assert config["class"] == "BetterRnnlm" and config["layers"] == 2
+    assert config["tie_weights"] and config["dropout"] == 0.2
+    assert config["command"].startswith("python -m grader train rnnlm --model lstm")
+    assert "--tie-weights" in config["command"] and "--layers 2" in config["command"]
+    assert [r["lr"] for r in lines[1:4]] == [1.0, 1.0, 0.25]
+    assert final["epochs_run"] == 3 and 1.0 < final["test_ppl"] < 8.5
+    # The run again without the clock: the same epochs and decays, the same numbers.
+    repeat = final["repeat_command"].split()
+    assert "--max-minutes" not in repeat and repeat[repeat.index("--decay-from") + 1] == "3"
+    assert _train_cli(repeat[4:]) == 0
+    assert _lines(capsys.readouterr().out)[-1]["test_ppl"] == final["test_ppl"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "rnn", "--dropout", "0.5"], "--dropout needs --model lstm"),
+    (["--tie-weights", "--embed", "4", "--hidden", "8"], "wordvec_size == hidden_size"),
+])
+def test_train_cli_rejects_impossible_models(tmp_path, capsys, argv, message):
+    pytest.importorskip("grader.corpus.dice")
+    from grader.corpus.dice import make_dice_corpus
+
+    make_dice_corpus(tmp_path / "dice", sizes={"train": 300, "valid": 100, "test": 100})
+    capsys.readouterr()
+    rc = _train_cli(["rnnlm", "--corpus", "dice", "--data-dir", str(tmp_path / "dice"),
+                     "--no-progress", *argv])
+    assert rc == 2
+    assert message in capsys.readouterr().err
