@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install mathjax book test release release-check nbfmt clean
+.PHONY: install mathjax lite-fetch lite book test release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -43,9 +43,45 @@ $(MATHJAX_DIR)/.v$(MATHJAX_VERSION):
 	rm -rf _build/vendor/.tmp
 	touch $@
 
+# The exercises in the browser: JupyterLite with a Pyodide kernel, served under lite/.
+# `make lite-fetch` fetches Pyodide's runtime from the npm registry and, from PyPI, the
+# wheels of lite/browser-wheels.txt and the build tools of lite/requirements.txt (pinned,
+# SHA-256 checked) into _build/lite-cache (not _build/vendor, which the site serves);
+# `make lite` builds _build/lite from that cache only (offline) when an exercise, the kit
+# or lite/ changed. `make book LITE=0` skips it.
+LITE ?= 1
+PYODIDE_VERSION := 0.27.7
+PYODIDE_SHA256  := 89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343
+LITE_CACHE      := _build/lite-cache
+LITE_OFFLINE    := cannot be fetched (offline?): make book needs the registries once to fill $(LITE_CACHE), or build without the browser exercises: make book LITE=0
+
+lite-fetch: $(LITE_CACHE)/.v$(PYODIDE_VERSION)
+
+$(LITE_CACHE)/.v$(PYODIDE_VERSION): lite/requirements.txt lite/browser-wheels.txt | install
+	@command -v npm >/dev/null || { echo "make lite needs npm to fetch Pyodide (apt-get install npm)" >&2; exit 1; }
+	rm -rf $(LITE_CACHE) && mkdir -p $(LITE_CACHE)/wheels
+	cd $(LITE_CACHE) && npm pack --silent pyodide@$(PYODIDE_VERSION) >/dev/null || { echo "pyodide@$(PYODIDE_VERSION) $(LITE_OFFLINE)" >&2; exit 1; }
+	echo "$(PYODIDE_SHA256)  $(LITE_CACHE)/pyodide-$(PYODIDE_VERSION).tgz" | sha256sum --check --quiet
+	$(BIN)/python -m pip download --quiet --no-deps --require-hashes -r lite/browser-wheels.txt -d $(LITE_CACHE)/wheels || { echo "the wheels of lite/browser-wheels.txt $(LITE_OFFLINE)" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r lite/requirements.txt --target $(LITE_CACHE)/tools || { echo "the tools of lite/requirements.txt $(LITE_OFFLINE)" >&2; exit 1; }
+	touch $@
+
+LITE_INPUTS := $(wildcard exercises/*/*.ipynb lite/*.json grader/site/lite.py grader/kit.py grader/*.py grader/cli/check.py grader/grading/selfcheck.py kit/pyproject.toml)
+lite: _build/lite/.built
+
+_build/lite/.built: $(LITE_CACHE)/.v$(PYODIDE_VERSION) $(LITE_INPUTS) | install
+	$(BIN)/python -m grader lite --cache $(LITE_CACHE) --out _build/lite
+	touch $@
+
+# The student bundle is built first: the site links it (book/student_guide.md).
+BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite)
+
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
-book: install mathjax
+# The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
+book: $(BOOK_DEPS)
 	$(BIN)/jupyter-book build . -W --keep-going
+	rm -rf _build/html/lite
+	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
 
 test: book
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

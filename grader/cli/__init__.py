@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "feedback": "grader.cli.feedback",
     "report": "grader.cli.report",
     "bundle": "grader.cli.bundle",
+    "lite": "grader.cli.lite",
     "train": "grader.cli.train",
     "bench": "grader.cli.bench",
     "autograde": "grader.cli.autograde",

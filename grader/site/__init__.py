@@ -1,0 +1,1 @@
+"""Building the course's website: launch links (``launch``) and the in-browser exercises (``lite``)."""
