@@ -24,7 +24,7 @@ MIN_SECRET_LENGTH = 20
 TRAILING_COMMENT = re.compile(r"\s+#[^'\"]*$")
 
 
-def _squash(line: str) -> str:
+def squash(line: str) -> str:
     return " ".join(line.split())
 
 
@@ -34,7 +34,7 @@ def _variants(line: str) -> set[str]:
     ``x[ids] += dout  # the bug`` in a public test and ``x[ids] += dout`` in a hidden one
     are the same code: the public copy must not make the hidden one look secret.
     """
-    return {_squash(line), _squash(TRAILING_COMMENT.sub("", line))} - {""}
+    return {squash(line), squash(TRAILING_COMMENT.sub("", line))} - {""}
 
 
 def split_lines(source_notebook: Path) -> tuple[set[str], set[str]]:
@@ -68,7 +68,7 @@ def find_leaks(text: str, secrets: set[str]) -> list[str]:
     """Secret lines or nbgrader markers found in ``text`` (HTML is un-escaped first)."""
     import html
 
-    flat = _squash(html.unescape(re.sub(r"<[^>]+>", "", text)))
+    flat = squash(html.unescape(re.sub(r"<[^>]+>", "", text)))
     found = [m for m in MARKERS if m in flat]
     found += sorted(line for line in secrets if line in flat)
     return found
@@ -93,7 +93,7 @@ def text_lines(name: str, data: bytes) -> list[str]:
                           if isinstance(v, (str, list))]
                 parts += output.get("traceback", [])
         text = "\n".join(parts)
-    return [_squash(line) for line in text.splitlines()]
+    return [squash(line) for line in text.splitlines()]
 
 
 def joined_source(value) -> str:

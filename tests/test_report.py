@@ -132,8 +132,8 @@ def test_feedback_is_withheld_when_the_audit_finds_hidden_text(course, tmp_path)
     secret = sorted(SECRETS)[0]
     page = tmp_path / "page.html"
     page.write_text(f"<pre>{secret}</pre>")
-    assert feedback.audit([page], SECRETS, own_text="") != []
-    assert feedback.audit([page], SECRETS, own_text=f"x = 1\n{secret}\n") == []  # their own line
+    assert feedback.audit([page], SECRETS, set()) != []
+    assert feedback.audit([page], SECRETS, {"x = 1", secret}) == []  # their own line
     # a student with nothing autograded gets a reason, not a file
     (entry,) = feedback.generate_feedback(course.root, A, ["cy"])
     assert entry.problem == "no autograded notebook" and not entry.files
