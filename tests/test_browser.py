@@ -12,6 +12,10 @@ driver or browser).  For every page the test checks that
   each, and no ``mjx-merror``);
 * every link, script, stylesheet and image on the same host resolves (HTTP 200), and every
   ``#fragment`` it points to exists on the target page.
+* nothing runs past the main column, at 1280 px and at 390 px (a phone): a wide equation,
+  table or output must scroll inside the column (``book/_static/book.css``);
+* every image in a page's text is a numbered figure with a caption, and its alt text says
+  what it shows (not empty, not a file name).
 
 Screenshots of the landing page and of chapter 1 go to artifacts/screenshots/ and a
 per-page report to artifacts/browser-report.json (artifacts/ is git-ignored; CI keeps it).
@@ -57,6 +61,8 @@ CHROMIUM_FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PAGE_TIMEOUT = 30  # seconds for one page to load and typeset its math
+# Widths at which no content may overflow the main column: a laptop and a phone.
+WIDE, NARROW = 1280, 390
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -175,6 +181,71 @@ return {
 """
 
 
+# Elements of the main column that stick out of it (more than 1 px), unless an ancestor
+# inside the column clips or scrolls them; and a page wider than the window.
+FIND_OVERFLOW = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const found = [];
+const docWidth = document.documentElement.scrollWidth, winWidth = document.documentElement.clientWidth;
+if (docWidth > winWidth + 1) found.push(`the page is ${docWidth} px wide in a ${winWidth} px window`);
+if (article) {
+  const box = article.getBoundingClientRect();
+  const contained = el => {
+    for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) {
+        const r = a.getBoundingClientRect();
+        if (r.left >= box.left - 1 && r.right <= box.right + 1) return true;
+      }
+    }
+    return false;
+  };
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if ((r.right > box.right + 1 || r.left < box.left - 1) && !contained(el)) {
+      const what = el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
+                   ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '');
+      found.push(`${what} spans ${Math.round(r.left)}..${Math.round(r.right)} px, the column `
+                 + `${Math.round(box.left)}..${Math.round(box.right)} px: `
+                 + (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60));
+      if (found.length >= 8) break;
+    }
+  }
+}
+return found;
+"""
+
+# Images in the page's text: each inside a <figure> with a numbered caption, with alt text
+# that describes it (empty, or a file name such as ../_images/ab12.png, is not alt text).
+FIND_FIGURE_PROBLEMS = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const found = [];
+if (!article) return found;
+for (const img of article.querySelectorAll('img')) {
+  const src = (img.getAttribute('src') || '').split('/').pop().slice(0, 24);
+  const alt = (img.getAttribute('alt') || '').trim();
+  if (alt.length < 15 || /[\\/]|\\.(png|svg|jpe?g|gif)$/i.test(alt))
+    found.push(`image ${src} has no real alt text: "${alt.slice(0, 60)}"`);
+  const figure = img.closest('figure');
+  const caption = figure && figure.querySelector('figcaption');
+  if (!caption || !caption.textContent.trim())
+    found.push(`image ${src} is not a figure with a caption`);
+  else if (!caption.querySelector('.caption-number'))
+    found.push(`the figure of ${src} has no number`);
+}
+return found;
+"""
+
+
+def _overflow(driver, base: str, page: str, width: int) -> list[str]:
+    """Overflow problems of a page displayed ``width`` px wide."""
+    driver.set_window_size(width, 900)
+    driver.get(base + page)
+    driver.execute_async_script(WAIT_FOR_PAGE)
+    return [f"at {width} px: {problem}" for problem in driver.execute_script(FIND_OVERFLOW)]
+
+
 class _Ids(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -254,11 +325,15 @@ def test_every_page_in_headless_chromium(site, server, browser):
             elif info["typeset"] < info["math"]:
                 found.append(f"only {info['typeset']} of {info['math']} math elements typeset")
         found += [f"MathJax error: {text}" for text in info["mathErrors"]]
+        found += browser.execute_script(FIND_FIGURE_PROBLEMS)
+        found += [f"at {WIDE} px: {problem}" for problem in browser.execute_script(FIND_OVERFLOW)]
         for url in info["urls"]:
             target, fragment = urldefrag(url)
             linked.setdefault(target.split("?")[0], set()).add(unquote(fragment))
         if page in SCREENSHOT_PAGES:
             screenshots += _screenshot(browser, SCREENSHOT_PAGES[page], info["height"])
+        found += _overflow(browser, base, page, NARROW)
+        browser.set_window_size(WIDE, 900)
         report[page] = {
             "title": info["title"], "console_errors": errors,
             "console": [f"{entry['level']}: {entry['message']}" for entry in console],

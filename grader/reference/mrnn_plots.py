@@ -70,6 +70,9 @@ def plot_tsne(h: np.ndarray, states: np.ndarray, *, max_points: int = 1000,
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
+    # t-SNE's coordinates have no unit or meaning of their own; only distances count.
+    ax.set_xlabel("t-SNE coordinate 1")
+    ax.set_ylabel("t-SNE coordinate 2")
     ax.legend(markerscale=3, fontsize="small")
     return fig
 
@@ -114,6 +117,8 @@ def plot_state_windows(z: np.ndarray, q: np.ndarray, *, window: int = 20, n_wind
                         label="true state")
             if w == 0:
                 ax.set_title(name)
+            if w == n_windows - 1:
+                ax.set_xlabel("input token at step t" if tokens is not None else "step t")
     return fig
 
 
