@@ -287,8 +287,11 @@ def _screenshot(driver, path_stem: str, height: int) -> list[Path]:
 
 
 def _site_pages(site: Path) -> list[str]:
+    # JupyterLite's app pages (lite/) are an application, not pages of the book: test_lite.py
+    # drives them as a student does.
     return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                  if "_static" not in p.relative_to(site).parts)
+                  if "_static" not in p.relative_to(site).parts
+                  and p.relative_to(site).parts[0] != "lite")
 
 
 # ----------------------------------------------------------------------------- the test

@@ -1,0 +1,113 @@
+"""Sphinx extension: the launch buttons (Binder, Colab, JupyterLite) open exercise notebooks.
+
+sphinx-book-theme puts a launch menu on every executable page and points it at the page's
+own source.  For a chapter that source is ``book/<chapter>.md``, which Colab cannot open and
+which is not what a student should work on.  This extension runs after the theme and, on
+every page that has the menu, rebuilds it:
+
+* on a chapter page (``book/<a>``) and on its exercise page (``exercises/<a>/<a>``), every
+  button opens the exercise notebook ``exercises/<a>/<a>.ipynb``: on Binder (the environment
+  in ``binder/``), on Colab, and in the site's own JupyterLite (``lite/``, when it is built);
+* on any other page (the landing page, ...) the menu is removed.
+
+The repository is the one in ``_config.yml`` (``repository.url`` and ``branch``, which
+Jupyter Book hands to the theme): no URL is written here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+LITE_APP = "lite/notebooks/index.html"  # JupyterLite's notebook app, relative to the site root
+
+
+def exercise_for(pagename: str, srcdir: Path) -> str | None:
+    """The exercise notebook (path in the repository) that ``pagename`` launches, if any."""
+    parts = pagename.split("/")
+    if len(parts) == 3 and parts[0] == "exercises" and parts[1] == parts[2]:
+        name = parts[1]
+    elif len(parts) == 2 and parts[0] == "book":
+        name = parts[1]
+    else:
+        return None
+    path = f"exercises/{name}/{name}.ipynb"
+    return path if (srcdir / path).is_file() else None
+
+
+def launch_buttons(notebook: str, org: str, repo: str, branch: str, binderhub: str,
+                   colab: str, lite_url: str | None) -> list[dict]:
+    """The theme's button dicts for one exercise notebook (a path in the repository)."""
+    buttons = []
+    if lite_url:
+        buttons.append({"type": "link", "text": "JupyterLite (in this browser)",
+                        "tooltip": "Open the exercise in the browser, nothing to install",
+                        "icon": "_static/images/logo_jupyterlite.svg",
+                        "url": f"{lite_url}?path={quote(Path(notebook).name)}"})
+    if binderhub:
+        buttons.append({"type": "link", "text": "Binder",
+                        "tooltip": "Open the exercise on Binder",
+                        "icon": "_static/images/logo_binder.svg",
+                        "url": f"{binderhub.rstrip('/')}/v2/gh/{org}/{repo}/{branch}"
+                               f"?urlpath={quote(f'lab/tree/{notebook}', safe='/')}"})
+    if colab:
+        buttons.append({"type": "link", "text": "Colab",
+                        "tooltip": "Open the exercise on Colab",
+                        "icon": "_static/images/logo_colab.png",
+                        "url": f"{colab.rstrip('/')}/github/{org}/{repo}/blob/{branch}/{notebook}"})
+    return buttons
+
+
+def _rebuild_launch_menu(app, pagename, templatename, context, doctree):
+    buttons = context.get("header_buttons") or []
+    menu = next((b for b in buttons if b.get("label") == "launch-buttons"), None)
+    if menu is None:
+        return
+    notebook = exercise_for(pagename, Path(app.srcdir))
+    org, repo = context.get("github_user"), context.get("github_repo")
+    if notebook is None or not (org and repo):
+        buttons.remove(menu)
+        return
+    options = app.config.html_theme_options
+    launch = options.get("launch_buttons", {})
+    lite = context["pathto"](LITE_APP, 1) if app.config.rnns_lite_built else None
+    menu["tooltip"] = "Open this chapter's exercise"
+    menu["buttons"] = launch_buttons(notebook, org, repo, options.get("repository_branch") or "main",
+                                     launch.get("binderhub_url", ""), launch.get("colab_url", ""),
+                                     lite)
+
+
+def lite_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{lite}`01_rnn_by_hand``: a link that opens that exercise in the site's JupyterLite,
+    or, in a build without JupyterLite (``make book LITE=0``), a plain note saying so."""
+    from docutils import nodes
+
+    env = inliner.document.settings.env
+    if not env.config.rnns_lite_built:
+        return [nodes.emphasis(text="(not in this build of the site)")], []
+    up = "../" * env.docname.count("/")
+    uri = f"{up}{LITE_APP}?path={quote(text.strip())}.ipynb"
+    return [nodes.reference(rawtext, f"{text.strip()}.ipynb in the browser", refuri=uri)], []
+
+
+def _kit_substitution(app, config):
+    # `{{ kit_pip }}` on a page: the one pip command that installs the kit, built from
+    # repository.url so that the address is written in _config.yml alone.
+    url = (config.html_theme_options.get("repository_url") or "").rstrip("/")
+    config.myst_substitutions = {**(config.myst_substitutions or {}),
+                                 "kit_pip": f'`pip install "git+{url}#subdirectory=kit"`'}
+
+
+def _note_lite(app, config):
+    # A config value that Sphinx compares between builds: when the JupyterLite build
+    # appears or goes, every page is written again with or without its button.
+    config.rnns_lite_built = (Path(app.srcdir) / config.rnns_lite_dir / "notebooks" / "index.html").is_file()
+
+
+def setup(app):
+    app.add_config_value("rnns_lite_dir", "_build/lite", "html")
+    app.add_config_value("rnns_lite_built", False, "html")
+    app.connect("config-inited", _note_lite)
+    app.connect("config-inited", _kit_substitution)
+    app.add_role("lite", lite_role)
+    app.connect("html-page-context", _rebuild_launch_menu, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

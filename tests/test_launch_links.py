@@ -1,0 +1,196 @@
+"""Every launch and download link of the built site opens something that exists.
+
+The site (``_build/html``) is parsed, not trusted: each Colab link is mapped back to a path
+of this repository (``/github/<org>/<repo>/blob/<branch>/<path>``), each Binder link too
+(``/v2/gh/<org>/<repo>/<branch>?urlpath=lab/tree/<path>``), each JupyterLite link to the
+notebook that the site's JupyterLite serves, and each download to a file of the site.  The
+repository they name must be the one in ``_config.yml``, the only place it is written.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import yaml
+
+from grader.grading.bundle import audit
+from grader.release import assignments
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+REPO_URL = CONFIG["repository"]["url"].rstrip("/")
+ORG, REPO = urlsplit(REPO_URL).path.strip("/").split("/")
+BRANCH = CONFIG["repository"]["branch"]
+COLAB = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
+BINDER = CONFIG["launch_buttons"]["binderhub_url"].rstrip("/")
+DOWNLOAD_SUFFIXES = (".ipynb", ".md", ".zip", ".pdf", ".py", ".txt")
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+
+def site_links(site: Path) -> dict[str, list[str]]:
+    """Page (path in the site) -> every ``<a href>`` on it; JupyterLite's own pages excluded."""
+    links = {}
+    for page in sorted(site.rglob("*.html")):
+        rel = page.relative_to(site)
+        if rel.parts[0] in ("_static", "lite"):
+            continue
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        links[rel.as_posix()] = parser.hrefs
+    return links
+
+
+def repo_path_of_colab(url: str) -> str:
+    match = re.fullmatch(rf"{re.escape(COLAB)}/github/([^/]+)/([^/]+)/blob/([^/]+)/(.+)", url)
+    assert match, f"not a Colab GitHub link: {url}"
+    org, repo, branch, path = match.groups()
+    assert (org, repo, branch) == (ORG, REPO, BRANCH), f"{url} names another repository or branch"
+    return unquote(path)
+
+
+def repo_path_of_binder(url: str) -> str:
+    parts = urlsplit(url)
+    match = re.fullmatch(r"/v2/gh/([^/]+)/([^/]+)/([^/]+)", parts.path)
+    assert url.startswith(BINDER + "/") and match, f"not a Binder GitHub link: {url}"
+    assert match.groups() == (ORG, REPO, BRANCH), f"{url} names another repository or branch"
+    query = parse_qs(parts.query)
+    if "filepath" in query:
+        return query["filepath"][0]
+    (urlpath,) = query["urlpath"]
+    assert urlpath.startswith(("lab/tree/", "tree/")), f"{url}: urlpath {urlpath!r}"
+    return urlpath.split("tree/", 1)[1]
+
+
+def check_link(site: Path, page: str, href: str) -> tuple[str, str] | None:
+    """(kind, what it opens) for a launch or download link, after checking that it exists;
+    None for any other link."""
+    if href.startswith(COLAB + "/"):
+        path = repo_path_of_colab(href)
+        assert (ROOT / path).is_file(), f"{page}: Colab opens {path}, which is not in the repository"
+        assert path.endswith(".ipynb"), f"{page}: Colab cannot open {path}"
+        return "colab", path
+    if href.startswith(BINDER + "/"):
+        path = repo_path_of_binder(href)
+        assert (ROOT / path).is_file(), f"{page}: Binder opens {path}, which is not in the repository"
+        assert path.endswith(".ipynb"), f"{page}: Binder should open a notebook, not {path}"
+        return "binder", path
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path:
+        return None
+    target = (site / page).parent / unquote(parts.path)
+    inside = target.resolve().relative_to(site.resolve()).as_posix()
+    if inside.startswith("lite/"):
+        assert target.is_file(), f"{page}: JupyterLite link to missing {inside}"
+        (notebook,) = parse_qs(parts.query)["path"]
+        assert (site / "lite" / "files" / notebook).is_file(), \
+            f"{page}: JupyterLite opens {notebook}, which the site's JupyterLite does not serve"
+        return "jupyterlite", notebook
+    if "_downloads/" in href or "_sources/" in href or inside.endswith(DOWNLOAD_SUFFIXES):
+        assert target.is_file(), f"{page}: download link to missing {inside}"
+        return "download", inside
+    return None
+
+
+@pytest.mark.book
+def test_every_launch_and_download_link_resolves(site):
+    found: dict[str, dict[str, set[str]]] = {}
+    problems = []
+    for page, hrefs in site_links(site).items():
+        for href in hrefs:
+            try:
+                result = check_link(site, page, href)
+            except (AssertionError, KeyError, ValueError) as exc:
+                problems.append(f"{page}: {href}: {exc}")
+                continue
+            if result:
+                found.setdefault(page, {}).setdefault(result[0], set()).add(result[1])
+    assert problems == [], "\n".join(problems)
+
+    # Each chapter page and its exercise page launch that exercise, nothing else.
+    for name in assignments():
+        notebook = f"exercises/{name}/{name}.ipynb"
+        for page in (f"book/{name}.html", f"exercises/{name}/{name}.html"):
+            kinds = found.get(page, {})
+            assert kinds.get("colab") == {notebook}, f"{page}: Colab opens {kinds.get('colab')}"
+            assert kinds.get("binder") == {notebook}, f"{page}: Binder opens {kinds.get('binder')}"
+            if (site / "lite").is_dir():
+                assert kinds.get("jupyterlite") == {f"{name}.ipynb"}, f"{page}: {kinds}"
+    # No page other than those launches anything (the landing page has no launch menu).
+    launching = {p for p, kinds in found.items() if {"colab", "binder"} & set(kinds)}
+    assert launching <= {f"book/{n}.html" for n in assignments()} | {
+        f"exercises/{n}/{n}.html" for n in assignments()}
+    assert sum("download" in kinds for kinds in found.values()) >= len(assignments())
+
+
+@pytest.mark.book
+def test_the_site_links_the_student_bundle_and_it_holds_no_solution(site):
+    guide = site / "book" / "student_guide.html"
+    parser = _Links()
+    parser.feed(guide.read_text(encoding="utf-8"))
+    zips = [h for h in parser.hrefs if h.endswith("rnns-from-scratch-student.zip")]
+    assert zips, "the student guide does not link the student bundle"
+    data = (guide.parent / unquote(zips[0])).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        contents = {name: zf.read(name) for name in zf.namelist()}
+    assert audit(contents, ROOT) == []
+    names = [n.split("/", 1)[1] for n in contents]
+    for name in assignments():
+        assert f"exercises/{name}/{name}.ipynb" in names
+    assert "grader/checks.py" in names
+    assert not any(n.startswith(("solutions/", "grader/reference/")) for n in names)
+
+
+def test_every_repository_address_is_the_configured_one():
+    """The address is written in _config.yml; wherever else it appears, it is that one."""
+    github = re.compile(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[/#\"'\s)`>]|$)")
+    files = [ROOT / "README.md", *sorted((ROOT / "binder").iterdir()),
+             *sorted((ROOT / "book").glob("*.md")), *sorted((ROOT / "exercises").glob("*/*.ipynb")),
+             *sorted((ROOT / "kit").glob("*"))]
+    wrong = {}
+    for path in files:
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        others = {m.group(0) for m in github.finditer(text) if m.groups() != (ORG, REPO)}
+        # Links to other projects' own repositories (citations, tools) are not ours to check.
+        others = {o for o in others if REPO in o or ORG in o}
+        if others:
+            wrong[str(path.relative_to(ROOT))] = sorted(others)
+    assert wrong == {}, f"repository addresses other than {REPO_URL}: {wrong}"
+
+
+def test_binder_installs_the_kit_and_what_the_exercises_import():
+    requirements = (ROOT / "binder" / "requirements.txt").read_text()
+    pins = dict(re.findall(r"^([\w.-]+)==(\S+)", requirements, re.MULTILINE))
+    assert {"numpy", "jupyterlab"} <= set(pins)
+    lock = dict(re.findall(r"^([\w.-]+)==(\S+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE))
+    assert pins["numpy"] == lock["numpy"], "Binder's NumPy is not the course's"
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert "pip install" in post_build and "./kit" in post_build
+    assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+    assert (ROOT / "kit" / "pyproject.toml").is_file()
+    import sys
+
+    imports = set()
+    for notebook in sorted((ROOT / "exercises").glob("*/*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                imports |= set(re.findall(r"^\s*(?:from|import)\s+(\w+)", source, re.MULTILINE))
+    unknown = imports - set(sys.stdlib_module_names) - {"numpy", "grader", "google", "IPython"}
+    assert unknown == set(), f"the exercises import {unknown}, which binder/ does not install"
