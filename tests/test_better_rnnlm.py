@@ -244,3 +244,67 @@ def test_train_cli_rejects_impossible_models(tmp_path, capsys, argv, message):
                      "--no-progress", *argv])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+
+def _import_torch_or_skip():
+    """torch where importable, or from RNNS_TORCH_PATH (as test_rnnlm's comparison test)."""
+    import os
+    import sys
+
+    torch_path = os.environ.get("RNNS_TORCH_PATH")
+    if torch_path:
+        if torch_path not in sys.path:
+            sys.path.append(torch_path)
+        import torch  # noqa: F401 - RNNS_TORCH_PATH set: a failing import is a failure
+    else:
+        pytest.importorskip("torch")
+
+
+def test_torch_twin_of_the_better_model_matches_the_reference():
+    """The benchmark's PyTorch 2-layer tied model computes the same losses from the same
+    weights, step after step (dropout 0 here: the two libraries draw different masks)."""
+    _import_torch_or_skip()
+    from grader.bench.rnnlm import torch_rnnlm
+    from grader.reference.rnnlm import sequential_batches
+
+    rng = np.random.default_rng(0)
+    corpus = rng.integers(0, 50, 2000)
+    model = BetterRnnlm(50, 16, 16, num_layers=2, dropout=0.0, rng=rng)
+    loss_fn, torch_step = torch_rnnlm("lstm", model.params, 16, lr=1.0, clip=0.25, layers=2,
+                                      dropout=0.0)
+    batches = list(sequential_batches(corpus, 5, 7, n_batches=4))
+    assert loss_fn(*batches[0]) == pytest.approx(model.forward(*batches[0]), rel=1e-5)
+    model.reset_state()
+    trainer = Trainer(model, lr=1.0, clip=0.25, progress=False)
+    for xs, ts in batches:
+        assert torch_step(xs, ts) == pytest.approx(trainer.train_step(xs, ts), rel=1e-4)
+
+
+def test_bench_times_the_better_model_and_the_small_size(ptb_dir, capsys):
+    import argparse
+
+    from grader.bench import rnnlm as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--data-dir", str(ptb_dir), "--models", "rnn,lstm2", "--iters",
+                              "1", "--warmup", "0", "--repeats", "1", "--baseline-iters", "1",
+                              "--no-torch"])
+    capsys.readouterr()
+    assert bench.run(args) == 0
+    lines = {(r["model"], r["size"], r["impl"]): r for r in _lines(capsys.readouterr().out)}
+    assert set(lines) == {("rnn", "book", "reference"), ("rnn", "book", "textbook"),
+                          ("lstm2", "book", "reference"), ("rnn", "small", "reference"),
+                          ("rnn", "small", "textbook")}
+    better = lines["lstm2", "book", "reference"]
+    assert (better["hidden"], better["layers"], better["tie_weights"]) == (300, 2, True)
+    small = lines["rnn", "small", "reference"]
+    assert (small["vocab"], small["batch"], small["bptt"], small["clip"]) == (418, 10, 5, None)
+    assert "speedup_vs_textbook" in small and "meets_target" not in small
+    assert lines["rnn", "small", "textbook"]["blas_threads"] == 1
+    # same weights, same batches, no dropout: the two implementations agree
+    assert small["train_ppl"] == pytest.approx(lines["rnn", "small", "textbook"]["train_ppl"],
+                                               rel=1e-3)

@@ -12,6 +12,15 @@ and prints one JSON line per model and implementation:
 * ``impl: "torch"``: the same model in PyTorch on the CPU, only if ``import torch``
   works (torch is never a dependency of the course).
 
+Models (``--models``): ``rnn`` and ``lstm`` are chapter 4's (D = H = 100); ``lstm2`` is the
+better model of the chapter's last section at its book sizes (``BetterRnnlm``: two LSTM
+layers of 300, dropout 0.3, tied weights), timed against PyTorch only (the textbook
+version has one layer).  Sizes (``--sizes``): ``book`` is the setting above; ``small`` is
+the source's first experiment (the first 1000 PTB words, V = 418, batch 10, T = 5, SGD
+lr 0.1, no clipping), where a step is 50 tokens and fixed costs per step (thread
+hand-offs, BLAS thread limits) would show: there the textbook version runs with BLAS
+held to one thread, its fastest setting at that size.  Every line says its ``size``.
+
 ``train_ppl`` is the perplexity over the timed iterations: a cross-check between
 implementations, not a quality figure (the tanh RNN at lr 20 diverges within its first
 few hundred steps, so its value is huge; the LSTM's falls steadily).
@@ -38,6 +47,18 @@ HELP = "training speed (tokens/s) of the chapter-4 RNN and LSTM language models 
 TARGETS = {"rnn": 20_000, "lstm": 17_000}  # tokens/s expected from the reference code
 BATCH, TIME, HIDDEN, LR, CLIP = 20, 35, 100, 20.0, 0.25
 
+# Problem sizes: batch, bptt, hidden, lr, clip (None: no clipping), the first ``words``
+# training words (None: all of PTB; the vocabulary is then the words they use).
+SIZES = {
+    "book": {"batch": BATCH, "bptt": TIME, "hidden": HIDDEN, "lr": LR, "clip": CLIP,
+             "words": None},
+    "small": {"batch": 10, "bptt": 5, "hidden": 100, "lr": 0.1, "clip": None, "words": 1000},
+}
+# The better model of chapter 4's last section, at its book sizes (the PTB run in
+# book/results/rnnlm_ptb_better.jsonl).
+BETTER = {"layers": 2, "hidden": 300, "dropout": 0.3, "tie_weights": True}
+MODELS = ("rnn", "lstm", "lstm2")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", default=None,
@@ -47,7 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed iterations first (default 5)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed blocks per model; best and median are reported (default 3)")
-    parser.add_argument("--models", default="rnn,lstm", help="comma-separated: rnn, lstm")
+    parser.add_argument("--models", default="rnn,lstm,lstm2",
+                        help="comma-separated: rnn, lstm, lstm2 (default all three)")
+    parser.add_argument("--sizes", default="book,small",
+                        help="comma-separated: book, small (default both; lstm2 runs at its "
+                             "book sizes only)")
     parser.add_argument("--baseline-iters", type=int, default=None, metavar="N",
                         help="timed iterations of the textbook baseline (default: --iters / 3, "
                              "at least 10)")
@@ -63,9 +88,9 @@ def _reference_step(model, lr: float = LR, clip: float = CLIP):
     return Trainer(model, lr=lr, clip=clip, progress=False).train_step
 
 
-def clip_sgd_step(model, lr: float = LR, clip: float = CLIP):
-    """The textbook's training step: clip the gradients in place, then plain SGD, in one
-    thread.  (The MRNN benchmark times every model with it.)"""
+def clip_sgd_step(model, lr: float = LR, clip: float | None = CLIP):
+    """The textbook's training step: clip the gradients in place (unless ``clip`` is None),
+    then plain SGD, in one thread.  (The MRNN benchmark times every model with it.)"""
     from grader.reference.optim import SGD, clip_grads
 
     optimizer = SGD(lr)
@@ -73,7 +98,8 @@ def clip_sgd_step(model, lr: float = LR, clip: float = CLIP):
     def step(xs, ts) -> float:
         loss = model.forward(xs, ts)
         model.backward()
-        clip_grads(model.grads, clip)
+        if clip is not None:
+            clip_grads(model.grads, clip)
         optimizer.step(model.params, model.grads)
         model.zero_grad()
         return loss
@@ -88,9 +114,14 @@ SETTLE_SECONDS = 0.3
 
 def _time_block(step, batches, iters: int) -> tuple[float, list[float]]:
     time.sleep(SETTLE_SECONDS)
+    tokens = 0
     start = time.perf_counter()
-    losses = [step(*next(batches)) for _ in range(iters)]
-    return iters * BATCH * TIME / (time.perf_counter() - start), losses
+    losses = []
+    for _ in range(iters):
+        xs, ts = next(batches)
+        losses.append(step(xs, ts))
+        tokens += xs.size
+    return tokens / (time.perf_counter() - start), losses
 
 
 def time_implementations(impls: dict, warmup: int, repeats: int) -> dict[str, dict]:
@@ -123,13 +154,19 @@ def time_implementations(impls: dict, warmup: int, repeats: int) -> dict[str, di
     return result
 
 
-def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: float = CLIP):
+def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: float | None = CLIP,
+                *, layers: int = 1, dropout: float = 0.0):
     """The same language model in PyTorch (CPU, float32), from the reference's weights.
 
-    kind "rnn" or "lstm"; ``params`` the reference model's ``{name: array}``.  Returns
-    ``(loss_fn, step)``: ``loss_fn(xs, ts)`` the mean cross-entropy of a batch without
-    training or carrying the state, and ``step(xs, ts)`` one training step (SGD ``lr``,
-    clipping at ``clip``, the state carried across calls as in truncated BPTT).
+    kind "rnn" or "lstm"; ``params`` the reference model's ``{name: array}``: those of
+    ``SimpleRnnlm`` / ``LstmRnnlm`` (``rnn.*`` / ``lstm.*``), or of ``BetterRnnlm``
+    (``lstm1.*`` ... ``lstm{layers}.*``, dropout ``dropout`` on the LSTMs' inputs and on
+    the output layer's, as ``torch.nn.LSTM(dropout=...)`` plus two ``Dropout`` layers, and
+    the output weights tied to the embedding when ``params`` has no ``affine.W``).
+    Returns ``(loss_fn, step)``: ``loss_fn(xs, ts)`` the mean cross-entropy of a batch
+    without training (no dropout) or carrying the state, and ``step(xs, ts)`` one training
+    step (SGD ``lr``, clipping at ``clip`` unless None, the state carried across calls as
+    in truncated BPTT).
     """
     import numpy as np
     import torch
@@ -137,40 +174,46 @@ def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: floa
     p = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in params.items()}
     V, D = p["embed.W"].shape
     H = hidden
+    tied = "affine.W" not in p
+    prefixes = ([kind] if layers == 1 and f"{kind}.Wx" in p
+                else [f"{kind}{k + 1}" for k in range(layers)])
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.embed = torch.nn.Embedding(V, D)
             rnn_cls = torch.nn.RNN if kind == "rnn" else torch.nn.LSTM
-            self.rnn = rnn_cls(D, H, batch_first=True)
+            self.rnn = rnn_cls(D, H, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
+                               batch_first=True)
+            self.drop = torch.nn.Dropout(dropout)
             self.affine = torch.nn.Linear(H, V)
+            if tied:
+                self.affine.weight = self.embed.weight  # (V, H) either way
             with torch.no_grad():
                 self.embed.weight.copy_(p["embed.W"])
-                self.affine.weight.copy_(p["affine.W"].T)
+                if not tied:
+                    self.affine.weight.copy_(p["affine.W"].T)
                 self.affine.bias.copy_(p["affine.b"])
-                if kind == "rnn":
-                    self.rnn.weight_ih_l0.copy_(p["rnn.Wx"].T)
-                    self.rnn.weight_hh_l0.copy_(p["rnn.Wh"].T)
-                    self.rnn.bias_ih_l0.copy_(p["rnn.b"])
-                    self.rnn.bias_hh_l0.zero_()
-                else:  # torch's gate order is i, f, g, o; ours is f, i, o, g
-                    order = torch.cat([torch.arange(H, 2 * H), torch.arange(0, H),
-                                       torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-                    self.rnn.weight_ih_l0.copy_(p["lstm.Wx"].T[order])
-                    self.rnn.weight_hh_l0.copy_(p["lstm.Wh"].T[order])
-                    self.rnn.bias_ih_l0.copy_(p["lstm.b"][order])
-                    self.rnn.bias_hh_l0.zero_()
+                # torch's LSTM gate order is i, f, g, o; ours is f, i, o, g
+                order = (torch.arange(H) if kind == "rnn" else
+                         torch.cat([torch.arange(H, 2 * H), torch.arange(0, H),
+                                    torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)]))
+                for k, prefix in enumerate(prefixes):
+                    getattr(self.rnn, f"weight_ih_l{k}").copy_(p[f"{prefix}.Wx"].T[order])
+                    getattr(self.rnn, f"weight_hh_l{k}").copy_(p[f"{prefix}.Wh"].T[order])
+                    getattr(self.rnn, f"bias_ih_l{k}").copy_(p[f"{prefix}.b"][order])
+                    getattr(self.rnn, f"bias_hh_l{k}").zero_()
 
         def forward(self, xs, state):
-            out, state = self.rnn(self.embed(xs), state)
-            return self.affine(out), state
+            out, state = self.rnn(self.drop(self.embed(xs)), state)
+            return self.affine(self.drop(out)), state
 
     net = Net()
     # torch adds two bias vectors (bias_ih + bias_hh) where the reference has one b: keep
     # bias_hh at zero, or SGD would move the sum twice as fast and clipping would count it
     # twice.
-    net.rnn.bias_hh_l0.requires_grad_(False)
+    for k in range(layers):
+        getattr(net.rnn, f"bias_hh_l{k}").requires_grad_(False)
     opt = torch.optim.SGD([q for q in net.parameters() if q.requires_grad], lr=lr)
     cross_entropy = torch.nn.CrossEntropyLoss()
     state = [None]
@@ -181,9 +224,11 @@ def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: floa
 
     def loss_fn(xs, ts) -> float:
         xs_t, ts_t = tensors(xs, ts)
+        net.eval()
         with torch.no_grad():
             scores, _ = net(xs_t, None)
-            return float(cross_entropy(scores.reshape(-1, V), ts_t.reshape(-1)))
+        net.train()
+        return float(cross_entropy(scores.reshape(-1, V), ts_t.reshape(-1)))
 
     def detach(s):
         if s is None:
@@ -197,11 +242,29 @@ def torch_rnnlm(kind: str, params: dict, hidden: int, lr: float = LR, clip: floa
         loss = cross_entropy(scores.reshape(-1, V), ts_t.reshape(-1))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([q for q in net.parameters() if q.requires_grad], clip)
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_([q for q in net.parameters() if q.requires_grad],
+                                           clip)
         opt.step()
         return float(loss.detach())
 
     return loss_fn, step
+
+
+def _one_blas_thread(step):
+    """``step`` with BLAS held to one thread (the textbook version's best at small sizes)."""
+    from threadpoolctl import threadpool_limits
+
+    def held(xs, ts):
+        with threadpool_limits(1, user_api="blas"):
+            return step(xs, ts)
+
+    return held
+
+
+def _cases(models: list[str], sizes: list[str]) -> list[tuple[str, str]]:
+    """(model, size) pairs in the order they run; lstm2 only at its book sizes."""
+    return [(m, size) for size in sizes for m in models if m != "lstm2" or size == "book"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
 
     from grader.bench.textbook import TextbookRnnlm
     from grader.data.ptb import PTBChecksumError, PTBNotFoundError, load_ptb
+    from grader.reference.better_rnnlm import BetterRnnlm
     from grader.reference.rnnlm import LstmRnnlm, SimpleRnnlm, sequential_batches
 
     try:
@@ -217,9 +281,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"grader bench rnnlm: error: {exc}", file=sys.stderr)
         return 2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = set(models) - {"rnn", "lstm"}
+    sizes = [m.strip() for m in args.sizes.split(",") if m.strip()]
+    unknown = (set(models) - set(MODELS)) | (set(sizes) - set(SIZES))
     if unknown:
-        print(f"grader bench rnnlm: error: unknown model(s) {sorted(unknown)}", file=sys.stderr)
+        print(f"grader bench rnnlm: error: unknown model(s) or size(s) {sorted(unknown)}",
+              file=sys.stderr)
         return 2
     try:
         import threadpoolctl
@@ -233,45 +299,68 @@ def run(args: argparse.Namespace) -> int:
             import torch
         except ImportError:
             pass
-    common = {"benchmark": "rnnlm", "batch": BATCH, "bptt": TIME, "hidden": HIDDEN,
-              "vocab": ptb.vocab_size, "lr": LR, "clip": CLIP, "cpus": os.cpu_count(),
-              "numpy": np.__version__, "blas": blas, "warmup": args.warmup,
-              "repeats": args.repeats}
-    base_iters = args.baseline_iters or max(10, args.iters // 3)
-    for kind in models:
-        cls = SimpleRnnlm if kind == "rnn" else LstmRnnlm
-        model = cls(ptb.vocab_size, HIDDEN, HIDDEN, dtype=np.float32,
-                    rng=np.random.default_rng(args.seed))
+    for kind, size in _cases(models, sizes):
+        cfg = dict(SIZES[size])
+        corpus = ptb.train if cfg["words"] is None else np.asarray(ptb.train[:cfg["words"]])
+        V = ptb.vocab_size if cfg["words"] is None else int(corpus.max()) + 1
+        rng = np.random.default_rng(args.seed)
+        if kind == "lstm2":
+            cfg["hidden"] = BETTER["hidden"]
+            model = BetterRnnlm(V, cfg["hidden"], cfg["hidden"], num_layers=BETTER["layers"],
+                                dropout=BETTER["dropout"], tie_weights=BETTER["tie_weights"],
+                                dtype=np.float32, rng=rng)
+        else:
+            cls = SimpleRnnlm if kind == "rnn" else LstmRnnlm
+            model = cls(V, cfg["hidden"], cfg["hidden"], dtype=np.float32, rng=rng)
+        common = {"benchmark": "rnnlm", "size": size, "batch": cfg["batch"],
+                  "bptt": cfg["bptt"], "hidden": cfg["hidden"], "vocab": V, "lr": cfg["lr"],
+                  "clip": cfg["clip"], "cpus": os.cpu_count(), "numpy": np.__version__,
+                  "blas": blas, "warmup": args.warmup, "repeats": args.repeats}
+        if kind == "lstm2":
+            common.update(layers=BETTER["layers"], dropout=BETTER["dropout"],
+                          tie_weights=BETTER["tie_weights"])
+        # Blocks of about the same duration at every size.
+        scale = 1 if cfg["words"] is None else 10
+        iters = args.iters * scale
+        base_iters = (args.baseline_iters or max(10, args.iters // 3)) * scale
 
         def batches():
-            return sequential_batches(ptb.train, BATCH, TIME, n_batches=10 ** 9)
+            return sequential_batches(corpus, cfg["batch"], cfg["bptt"], n_batches=10 ** 9)
 
         # Every implementation starts from the same weights and reads the same batches.
         impls = {}
-        if not args.no_baseline:
-            impls["textbook"] = (clip_sgd_step(TextbookRnnlm.from_model(model)), batches(),
-                                 base_iters)
+        details = {"textbook": {"dtype": "float64"}, "torch": {"dtype": "float32"}}
+        if not args.no_baseline and kind != "lstm2":
+            step = clip_sgd_step(TextbookRnnlm.from_model(model), cfg["lr"], cfg["clip"])
+            if size == "small":
+                step = _one_blas_thread(step)
+                details["textbook"]["blas_threads"] = 1
+            impls["textbook"] = (step, batches(), base_iters)
         if torch is not None:
             try:
-                impls["torch"] = (torch_rnnlm(kind, model.params, HIDDEN)[1], batches(),
-                                  args.iters)
+                options = ({"layers": BETTER["layers"], "dropout": BETTER["dropout"]}
+                           if kind == "lstm2" else {})
+                impls["torch"] = (torch_rnnlm("lstm" if kind == "lstm2" else kind,
+                                              model.params, cfg["hidden"], cfg["lr"],
+                                              cfg["clip"], **options)[1], batches(), iters)
+                details["torch"].update(torch_version=torch.__version__,
+                                        torch_threads=torch.get_num_threads())
             except Exception as exc:  # noqa: BLE001 - torch is optional; report, don't fail
                 print(json.dumps(dict(common, model=kind, impl="torch", error=repr(exc))),
                       flush=True)
-        impls = {"reference": (_reference_step(model), batches(), args.iters), **impls}
+        impls = {"reference": (_reference_step(model, cfg["lr"], cfg["clip"]), batches(),
+                               iters), **impls}
         results = time_implementations(impls, args.warmup, args.repeats)
         loadavg = round(os.getloadavg()[0], 2)  # other processes: noisy numbers
-        details = {"textbook": {"dtype": "float64"},
-                   "torch": {"dtype": "float32",
-                             **({"torch_version": torch.__version__,
-                                 "torch_threads": torch.get_num_threads()} if torch else {})}}
         for name in [n for n in impls if n != "reference"]:
             print(json.dumps(dict(common, model=kind, impl=name, loadavg_1min=loadavg,
                                   **details[name], **results[name])), flush=True)
         ref = results["reference"]
         record = dict(common, model=kind, impl="reference", dtype="float32",
-                      loadavg_1min=loadavg, **ref, target_tokens_per_s=TARGETS[kind],
-                      meets_target=ref["tokens_per_s"] >= TARGETS[kind])
+                      loadavg_1min=loadavg, **ref)
+        if size == "book" and kind in TARGETS:
+            record.update(target_tokens_per_s=TARGETS[kind],
+                          meets_target=ref["tokens_per_s"] >= TARGETS[kind])
         # Ratios of the best blocks, and of the medians (both interleaved in time).
         for name, key in (("textbook", "speedup_vs_textbook"), ("torch", "ratio_vs_torch")):
             if name in results:

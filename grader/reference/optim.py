@@ -9,7 +9,7 @@ from typing import Mapping
 
 import numpy as np
 
-from grader.reference.threads import parallel
+from grader.reference.threads import PARALLEL_MIN_ELEMENTS, parallel, workers_for
 
 
 def global_norm(grads: Mapping[str, np.ndarray]) -> float:
@@ -45,6 +45,8 @@ class SGD:
     ``grader.reference.threads``: with V = 10,000 the embedding and the output matrix are
     a million numbers each.  The product ``lr * c * g`` goes into a buffer kept per
     parameter, so that no step allocates (a new 4 MB array costs a thousand page faults).
+    Models with fewer than ``threads.PARALLEL_MIN_ELEMENTS`` parameters are updated in the
+    calling thread whatever ``workers`` says: for them the hand-off costs more than it saves.
     """
 
     def __init__(self, lr: float = 0.1, *, workers: int = 1) -> None:
@@ -66,7 +68,9 @@ class SGD:
 
         # Largest first, so that the threads finish together.
         names = sorted(params, key=lambda n: -params[n].size)
-        parallel(update, [(n,) for n in names], self.workers)
+        size = sum(params[n].size for n in names)
+        parallel(update, [(n,) for n in names],
+                 workers_for(size, PARALLEL_MIN_ELEMENTS, self.workers))
 
 
 class Adam:

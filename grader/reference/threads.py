@@ -23,6 +23,11 @@ whichever thread calls it, and the layers split their large work themselves:
 * ``Background``: calls that run on the pool while the calling thread does something
   else, then ``join()`` (the calling thread helps with what is left).
 
+Threads are chosen by problem size (``workers_for`` and the thresholds below): small
+work stays in the calling thread, where it pays no hand-off.  And since setting BLAS's
+thread count is itself a cost (about 30 us a time), a whole training step holds BLAS once
+(``Trainer.train_step``), so that the layers' own holds inside it are mere counts.
+
 Without ``threadpoolctl`` BLAS cannot be limited, and everything runs in the calling
 thread.
 """
@@ -40,6 +45,19 @@ import numpy as np
 # Below this many multiply-adds, a product stays in the calling thread: handing work to
 # another thread costs about 0.1 ms, as much as a 10-million multiply-add product saves.
 PARALLEL_MIN_MACS = 16_000_000
+
+# Below this many parameters, an elementwise pass over all of a model's parameters (the
+# SGD update) stays in the calling thread.  Measured on the course's 2-core machine
+# (float32, BLAS held): 140,700 parameters took 118 us in one thread and 192 us on two
+# (the hand-off costs more than the half it saves); 160,800 took 243 us and 168 us.
+PARALLEL_MIN_ELEMENTS = 150_000
+
+
+def workers_for(size: int, min_size: int, workers: int | None = None) -> int:
+    """Threads for a piece of work of ``size``: ``workers`` (default ``default_workers()``)
+    when it reaches ``min_size``, else 1 (the caller's thread, no hand-off)."""
+    workers = default_workers() if workers is None else workers
+    return workers if size >= min_size else 1
 
 
 def default_workers() -> int:
