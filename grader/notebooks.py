@@ -3,8 +3,9 @@
 Canonical means: nbformat 4.5; no outputs or execution counts; cell ids that come from
 the nbgrader ``grade_id`` when there is one and from the cell's position otherwise (so
 they never change from one save to the next); cell metadata reduced to ``nbgrader`` and
-``tags``; notebook metadata reduced to the kernel spec; JSON written with sorted keys,
-one-space indent and a final newline.
+``tags``, plus the read-only flags nbgrader's ``LockCells`` sets on locked cells
+(``editable``/``deletable`` false, which Jupyter honours); notebook metadata reduced to the
+kernel spec; JSON written with sorted keys, one-space indent and a final newline.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import nbformat
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 KEPT_CELL_METADATA = ("nbgrader", "tags")
+# Kept only when false: that is how nbgrader's LockCells marks a released cell read-only.
+LOCK_FLAGS = ("editable", "deletable")
 
 
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -25,8 +28,9 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                                       "language_info": {"name": "python"}})
     counts: dict[str, int] = {}
     for cell in nb.cells:
-        cell.metadata = nbformat.from_dict(
-            {k: cell.metadata[k] for k in KEPT_CELL_METADATA if k in cell.metadata})
+        kept = {k: cell.metadata[k] for k in KEPT_CELL_METADATA if k in cell.metadata}
+        kept.update({k: False for k in LOCK_FLAGS if cell.metadata.get(k) is False})
+        cell.metadata = nbformat.from_dict(kept)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id:
             cell.id = grade_id
