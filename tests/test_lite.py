@@ -144,8 +144,9 @@ def _type(driver, index: int, code: str) -> str:
 
 @pytest.mark.book
 def test_exercise_1_runs_its_tests_in_the_browser(lite_site, site, server, browser):
-    base, _ = server
+    base, failures = server
     browser.get_log("performance")
+    browser.get_log("browser")
     started = time.monotonic()
     browser.get(base + "lite/notebooks/index.html?path=01_rnn_by_hand.ipynb")
     deadline = started + 60
@@ -174,6 +175,9 @@ def test_exercise_1_runs_its_tests_in_the_browser(lite_site, site, server, brows
     browser.save_screenshot(str(SCREENSHOTS / "jupyterlite-exercise-01.png"))
     remote = [u for u in _local_requests(browser.get_log("performance")) if _is_other_host(u, base)]
     assert remote == [], f"JupyterLite asked another host for {remote[:5]}"
+    assert failures == [], f"JupyterLite asked the site for files it does not have: {failures[:5]}"
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], f"console errors in JupyterLite: {errors[:5]}"
     print(f"kernel ready and set-up cell run after {kernel_ready:.0f} s; "
           f"whole session {time.monotonic() - started:.0f} s")
 

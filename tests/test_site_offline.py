@@ -140,8 +140,6 @@ def test_every_page_names_its_icon(site):
     """Without <link rel="icon"> a browser asks for /favicon.ico, which does not exist: a
     404 in the console (seen on the root redirect page before it had one)."""
     for page in pages(site):
-        if page.relative_to(site).parts[0] == "lite":
-            continue  # JupyterLite's app pages set their icon from JavaScript
         parser = LoadCollector()
         parser.feed(page.read_text(encoding="utf-8"))
         icons = [url for what, url in parser.loads if "icon" in what.split("=", 1)[-1].split()]

@@ -239,6 +239,31 @@ def build(out: Path, cache: Path, root: Path) -> dict:
         done = subprocess.run(command, cwd=stage, env=env, capture_output=True, text=True)
         if done.returncode:
             raise LiteError(f"jupyter lite build failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    # The notebook app shows the kernel's state in the tab's icon, from static/favicons/ as
+    # a Jupyter server would serve it (else a 404 per state change): jupyter_server's icons.
+    import jupyter_server
+
+    shutil.copytree(Path(jupyter_server.__file__).parent / "static" / "favicons",
+                    out / "static" / "favicons")
+    name_icons(out)
     summary["notebooks"] = [p.name for p in exercise_notebooks(root)]
     summary["site_bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return summary
+
+
+def name_icons(out: Path) -> None:
+    """Give every page of the JupyterLite build a ``<link rel="icon">``.
+
+    Its apps set their icon from JavaScript once they run; until then the browser asks for
+    ``/favicon.ico`` at the root of the site, which does not exist (a 404 in the console).
+    """
+    import os
+
+    icon = out / "static" / "favicons" / "favicon.ico"
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if 'rel="icon"' in text or "<head>" not in text:
+            continue
+        href = Path(os.path.relpath(icon, page.parent)).as_posix()
+        link = f'<head>\n    <link rel="icon" type="image/x-icon" href="{href}">'
+        page.write_text(text.replace("<head>", link, 1), encoding="utf-8")
