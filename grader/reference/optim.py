@@ -14,7 +14,10 @@ from grader.reference.threads import PARALLEL_MIN_ELEMENTS, parallel, workers_fo
 
 def global_norm(grads: Mapping[str, np.ndarray]) -> float:
     """sqrt of the sum of squares of every gradient entry."""
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    # Each array flattened in its memory order: a view, not a copy, even for a transposed
+    # array (the tied embedding's gradient is the output layer's, transposed).
+    flat = (g.ravel(order="K") for g in grads.values())
+    return float(np.sqrt(sum(float(np.vdot(f, f)) for f in flat)))
 
 
 def clip_scale(norm: float, max_norm: float) -> float:
