@@ -1,8 +1,15 @@
-"""Faults and attacks: every one a real notebook file, graded by the real grader in one batch.
+"""Faults and attacks: every one a real submission, graded by the real grader in one batch.
 
-The submissions are built by ``tests/submissions/make_submissions.py`` from the chapter-1
-exercise and solution.  Limits are small (6 s per cell, 1 GiB, 48 processes) so that the
-loops and bombs cost little; the batch grades 25 submissions, two kernels at a time.
+The notebooks are built by ``tests/submissions/make_submissions.py`` from the chapter-1
+exercise and solution; the intake attacks (symbolic links to the solutions, the gradebook and
+another student's folder, a FIFO, a notebook nested 200,000 levels deep) are laid out in the
+course's ``submitted/`` folder here.  Limits are small (6 s per cell, 1 GiB, 48 processes,
+64 MiB of disk) so that the loops and bombs cost little; two kernels at a time.
+
+What is shown: no attack earns a point it did not solve, reads or writes a byte of the course,
+or disturbs another student's grade, and every broken submission is refused with a reason
+while the batch goes on.  Verdicts are made in the grader's process
+(:mod:`grader.grading.verdicts`), so tampering inside the kernel changes nothing.
 """
 from __future__ import annotations
 
@@ -34,12 +41,16 @@ pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
 
 LIMITS = """
 # small limits for the attack tests
-c.Execute.timeout = 6
-c.SandboxedExecute.notebook_timeout = 120
-c.SandboxedExecute.max_output_bytes = 300_000
+c.Execute.timeout = 12
+c.TrustedExecute.notebook_timeout = 150
+c.TrustedExecute.max_output_bytes = 300_000
 c.Sandbox.memory_mb = 1024
 c.Sandbox.nproc = 48
+c.Sandbox.disk_mb = 64
 """
+INTAKE_ATTACKS = {"symlink-solution", "symlink-gradebook", "symlink-student-dir", "fifo",
+                  "deep-json", "symlink-timestamp"}
+MALFORMED = {"malformed-json", "not-a-notebook", "binary-file", "wrong-name", "wrong-assignment"}
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -49,7 +60,12 @@ def _tree(root: Path) -> dict[str, str]:
         rel = path.relative_to(root)
         if rel.parts[0] == "autograded" or rel.name.startswith("gradebook.db"):
             continue
-        out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        if path.is_symlink():
+            out[str(rel)] = f"link -> {os.readlink(path)}"
+        elif path.is_file():
+            out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[str(rel)] = "not a file"
     return out
 
 
@@ -86,6 +102,27 @@ def graded(tmp_path_factory):
         return result
 
 
+def _lay_out_intake_attacks(course: Path, complete: Path) -> None:
+    """Submissions that are not plain files, or plain files built to break a JSON reader."""
+    sub = course / "submitted"
+
+    def folder(student: str) -> Path:
+        path = sub / student / A
+        path.mkdir(parents=True)
+        return path
+
+    (folder("symlink-solution") / f"{A}.ipynb").symlink_to(course / "solutions" / A / f"{A}.ipynb")
+    gb = folder("symlink-gradebook")
+    shutil.copyfile(complete, gb / f"{A}.ipynb")
+    (gb / "notes.db").symlink_to(course / "gradebook.db")
+    (sub / "symlink-student-dir").symlink_to(sub / "complete")
+    os.mkfifo(folder("fifo") / f"{A}.ipynb")
+    (folder("deep-json") / f"{A}.ipynb").write_text("[" * 200_000 + "]" * 200_000)
+    ts = folder("symlink-timestamp")
+    shutil.copyfile(complete, ts / f"{A}.ipynb")
+    (ts / "timestamp.txt").symlink_to(course / "nbgrader_config.py")
+
+
 def _grade_attacks(workdir: Path) -> dict:
     course = make_course(workdir / "course", [A])
     (course.root / "nbgrader_config.py").write_text(
@@ -109,6 +146,7 @@ def _grade_attacks(workdir: Path) -> dict:
         target = course.root / "submitted" / student / A / path.name
         target.parent.mkdir(parents=True)
         shutil.copyfile(path, target)
+    _lay_out_intake_attacks(course.root, files["complete"])
     before = _tree(course.root)
     batch = autograde(course.root, A, jobs=2, progress=False)
     after = _tree(course.root)
@@ -143,10 +181,6 @@ def _text(cells) -> str:
     return "\n".join(parts)
 
 
-def _flags(graded, student) -> set[str]:
-    return {v.kind for v in graded["by"][student].violations if v.cheat}
-
-
 def _zeroed(graded, student) -> set[str]:
     return {q for q, v in _scores(graded, student).items() if v == 0}
 
@@ -161,10 +195,9 @@ def test_nothing_but_nbgrader_outputs_changed(graded):
 
 def test_one_bad_submission_never_stops_the_batch(graded):
     statuses = {s.student: s.status for s in graded["batch"].students}
-    assert len(statuses) == len(subs.NOTEBOOK_BUILDERS) + 5
+    assert len(statuses) == len(subs.NOTEBOOK_BUILDERS) + len(MALFORMED) + len(INTAKE_ATTACKS)
     failed = {s for s, st in statuses.items() if st == "failed"}
-    assert failed == {"malformed-json", "not-a-notebook", "binary-file", "wrong-name",
-                      "wrong-assignment"}
+    assert failed == MALFORMED | INTAKE_ATTACKS
     summary = json.loads(Path(graded["batch"].summary_path).read_text())
     assert {f["student"] for f in summary["failed"]} == failed
 
@@ -174,8 +207,7 @@ def test_no_sandboxed_process_outlives_the_batch(graded):
 
 
 def test_clear_reasons_for_files_that_cannot_be_graded(graded):
-    reason = {s: graded["by"][s].reason for s in ("malformed-json", "not-a-notebook",
-                                                   "binary-file", "wrong-name", "wrong-assignment")}
+    reason = {s: graded["by"][s].reason for s in MALFORMED}
     assert "not valid JSON" in reason["malformed-json"]
     assert "not a Jupyter notebook" in reason["not-a-notebook"]
     assert "not a notebook" in reason["binary-file"]
@@ -183,11 +215,30 @@ def test_clear_reasons_for_files_that_cannot_be_graded(graded):
     assert "another assignment" in reason["wrong-assignment"]
 
 
+def test_intake_follows_nothing(graded):
+    reason = {s: graded["by"][s].reason for s in INTAKE_ATTACKS}
+    assert "a symbolic link" in reason["symlink-solution"] and A in reason["symlink-solution"]
+    assert "notes.db is a symbolic link" in reason["symlink-gradebook"]
+    assert "symlink-student-dir/ is a symbolic link" in reason["symlink-student-dir"]
+    assert "timestamp.txt is a symbolic link" in reason["symlink-timestamp"]
+    assert "FIFO" in reason["fifo"]
+    assert "nests JSON" in reason["deep-json"]
+    root = graded["course"].root
+    for student in INTAKE_ATTACKS:        # nothing was copied, graded or written for them
+        assert not (root / "autograded" / student).exists()
+        assert graded["by"][student].score is None
+
+
 # --- honest work and faults ---------------------------------------------------------------
 
 def test_complete_and_blank(graded):
-    assert _total(graded, "complete") == 11 and not graded["by"]["complete"].violations
-    assert _total(graded, "blank") == 0 and not graded["by"]["blank"].flagged
+    assert _total(graded, "complete") == 11
+    assert _total(graded, "blank") == 0
+
+
+def test_any_style_any_helper_names(graded):
+    # einsum and loops, and helpers named like the grader's own (_step, ref, rng, hidden_rng)
+    assert _total(graded, "collisions") == 11
 
 
 def test_edited_and_deleted_test_cells_are_restored(graded):
@@ -197,7 +248,6 @@ def test_edited_and_deleted_test_cells_are_restored(graded):
 
 def test_split_and_duplicated_cells(graded):
     assert _total(graded, "split-duplicated") == 11
-    assert not graded["by"]["split-duplicated"].violations
 
 
 def test_infinite_loops_time_out(graded):
@@ -218,11 +268,17 @@ def test_fork_bomb_is_contained(graded):
     assert "fork refused after" in _text(_outputs(graded, "fork-bomb"))
 
 
+def test_disk_quota_shared_by_work_folder_and_tmp(graded):
+    assert _total(graded, "fill-disk") == 11
+    text = _text(_outputs(graded, "fill-disk"))
+    assert text.count("stopped") == 4          # each of the four files hit the one quota
+
+
 def test_crash_halfway_later_questions_still_graded(graded):
     scores = _scores(graded, "crash")
     assert scores["q2-tests"] == 0                      # crashed inside its test
     assert all(scores[q] > 0 for q in ("q1-tests", "q3-tests", "q4-tests", "q5-tests", "q6-tests"))
-    assert sum("kernel died" in i for i in graded["by"]["crash"].incidents) == 2
+    assert sum("kernel died" in i for i in graded["by"]["crash"].incidents) >= 1
 
 
 def test_megabytes_of_output(graded):
@@ -238,13 +294,13 @@ def test_fake_partial_credit_earns_nothing(graded):
 # --- attacks ------------------------------------------------------------------------------
 
 def test_reading_solutions_or_reference(graded):
-    assert {"course", "reference"} <= _flags(graded, "read-solutions")
-    assert _zeroed(graded, "read-solutions") == {"q1-tests", "q3-tests"}
-    assert "READ" not in _text(_outputs(graded, "read-solutions"))
+    text = _text(_outputs(graded, "read-solutions"))
+    assert "READ" not in text
+    assert _scores(graded, "read-solutions")["q1-tests"] == 2     # its own answer is right
+    assert _zeroed(graded, "read-solutions") >= {"q3-tests"}      # no reference to copy
 
 
 def test_writing_to_the_gradebook_or_another_student(graded):
-    assert "course" in _flags(graded, "write-course")
     assert "WROTE" not in _text(_outputs(graded, "write-course"))
     assert _total(graded, "complete") == 11     # the other student's grade is intact
 
@@ -252,45 +308,37 @@ def test_writing_to_the_gradebook_or_another_student(graded):
 def test_network(graded):
     assert graded["accepted"] == []
     assert "CONNECTED" not in _text(_outputs(graded, "network"))
-    kinds = {v.kind for v in graded["by"]["network"].violations}
-    assert kinds == {"network"} and _total(graded, "network") == 11   # a notice, not a cheat
+    assert _total(graded, "network") == 11
 
 
 def test_replacing_test_helpers(graded):
-    assert "tamper" in _flags(graded, "patch-helpers")
     assert _total(graded, "patch-helpers") == 0
 
 
+def test_swapping_code_objects_of_helpers_and_numpy(graded):
+    assert _total(graded, "swap-code") == 0
+
+
 def test_replacing_numpy_functions(graded):
-    assert "tamper" in _flags(graded, "patch-numpy")
-    details = " ".join(v.detail for v in graded["by"]["patch-numpy"].violations)
-    assert "numpy.tanh" in details and "numpy.isclose" in details
     zeroed = _zeroed(graded, "patch-numpy")
-    assert {"q2-tests", "q3-tests"} <= zeroed and "q1-tests" not in zeroed
+    assert "q3-tests" in zeroed                     # no tanh: np.tanh patched in the kernel only
+    assert not {"q1-tests", "q2-tests"} & zeroed    # right answers stay right
 
 
 def test_importing_the_reference(graded):
-    assert "reference" in _flags(graded, "import-reference")
-    lost = {v.penalised for v in graded["by"]["import-reference"].violations if v.kind == "reference"}
-    assert {"q3-tests", "q4-tests", "q6-tests"} <= lost      # import, sys.modules, importlib
     assert _zeroed(graded, "import-reference") >= {"q3-tests", "q4-tests", "q6-tests"}
     assert _scores(graded, "import-reference")["q1-tests"] == 2
+    assert "No module named 'grader.reference'" in _text(_outputs(graded, "import-reference"))
 
 
 def test_tampering_with_the_kernel(graded):
-    assert "tamper" in _flags(graded, "tamper-kernel")
     assert _total(graded, "tamper-kernel") == 0
 
 
-def test_attacking_the_guard_fails_closed(graded):
-    assert "guard" in _flags(graded, "attack-guard")
-    assert _total(graded, "attack-guard") == 0
+def test_forged_replies_earn_nothing(graded):
+    assert _total(graded, "forge-replies") == 0
+    assert graded["by"]["forge-replies"].status == "graded"
 
 
-def test_flags_are_in_the_report(graded):
-    summary = json.loads(Path(graded["batch"].summary_path).read_text())
-    assert set(summary["flagged"]) == {"read-solutions", "write-course", "patch-helpers",
-                                       "patch-numpy", "import-reference", "tamper-kernel",
-                                       "attack-guard"}
-    table = format_table(graded["batch"])
-    assert "FLAGGED" in table and "notice: network" in table
+def test_control_flow_exceptions_do_not_end_a_test_early(graded):
+    assert _zeroed(graded, "control-flow") == {"q1-tests", "q2-tests"}

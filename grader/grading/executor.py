@@ -50,7 +50,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Int
 
 from grader.grading import intake, verdicts
-from grader.grading.remote import Session, StudentCrash, StudentError, StudentTimeout, request_expression
+from grader.grading.remote import (INSTALL_EXPRESSION, Session, StudentCrash, StudentError,
+                                  StudentTimeout, request_expression)
 from grader.grading.sandbox import Sandbox, SandboxUnavailable, launch_kernel, prepare_kit
 
 MAX_MESSAGE_BYTES = 64 * 2**20   # a kernel message larger than this is dropped by ZeroMQ
@@ -116,19 +117,33 @@ def _error_output(ename: str, evalue: str) -> nbformat.NotebookNode:
                                   traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
-def trusted_cells(db_url: str, assignment: str, notebook: str) -> tuple[dict, list[str]]:
+def trusted_cells(db_url: str, assignment: str, notebook: str,
+                  order: list[str]) -> tuple[dict, list[str]]:
     """From the gradebook: ``{grade_id: (source, locked, graded)}`` and the sources of the
-    locked cells that are not tests, in the notebook's order."""
+    locked cells that are not tests, in the order of ``order`` (grade ids)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gb:
         nb = gb.find_notebook(notebook, assignment)
         graded = {c.name for c in nb.grade_cells}
-        cells = sorted(nb.source_cells, key=lambda c: c.id)
+        rank = {name: i for i, name in enumerate(order)}
+        cells = sorted(nb.source_cells, key=lambda c: rank.get(c.name, len(rank)))
         table = {c.name: (c.source, bool(c.locked), c.name in graded) for c in cells}
         helpers = [c.source for c in cells
                    if c.locked and c.cell_type == "code" and c.name not in graded]
     return table, helpers
+
+
+def source_order(course_root: Path, source_directory: str, assignment: str, notebook: str,
+                 fallback) -> list[str]:
+    """The grade ids of the instructor's notebook in order (the gradebook keeps no order);
+    ``fallback``'s order (the notebook being graded) when that file is missing."""
+    path = Path(course_root) / source_directory / assignment / f"{notebook}.ipynb"
+    try:
+        cells = nbformat.read(path, as_version=4).cells
+    except Exception:
+        cells = fallback.cells
+    return [c.metadata.get("nbgrader", {}).get("grade_id", "") for c in cells]
 
 
 @dataclass
@@ -159,7 +174,9 @@ class TrustedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         job.notebook = info.get("notebook", "")
-        table, helpers = trusted_cells(info["db_url"], info["assignment"], job.notebook)
+        source_dir = self.config.get("CourseDirectory", {}).get("source_directory", "source")
+        order = source_order(job.course_root, source_dir, info["assignment"], job.notebook, nb)
+        table, helpers = trusted_cells(info["db_url"], info["assignment"], job.notebook, order)
         key = verdicts.submission_key(course_secret(job.course_root), info["assignment"],
                                       info["student"])
         try:
@@ -244,6 +261,13 @@ class TrustedExecute(Execute):
         info = await self._request_reply(kc.kernel_info(), 30)
         if info and "language_info" in info["content"]:
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+        # what serves the hidden tests' calls, installed before any student code runs
+        reply = await self._request_reply(kc.execute(
+            "", silent=True, store_history=False, user_expressions={"r": INSTALL_EXPRESSION}), 60)
+        installed = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
+        if installed.get("status") != "ok":
+            raise RuntimeError(f"the kernel could not load the grader's call handler: "
+                               f"{str(installed.get('evalue', 'no answer'))[:200]}")
 
     async def _stop_kernel(self) -> None:
         kc, km = self.kc, self.km
@@ -281,6 +305,21 @@ class TrustedExecute(Execute):
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
 
+    async def _drain_iopub(self) -> None:
+        """Drop what the kernel published for the hidden tests' calls (two status messages
+        each, and the student's prints) unread: nbclient would otherwise wade through them
+        within its IOPub timeout at the next cell."""
+        if self.kc is None:
+            return
+        socket = self.kc.iopub_channel.socket
+        for _ in range(100_000):
+            try:
+                await socket.recv_multipart(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except Exception:
+                return
+
     async def _probe(self) -> bool:
         """Does the kernel still answer (after an interrupted cell)?"""
         if self.kc is None or not await self._alive():
@@ -296,13 +335,14 @@ class TrustedExecute(Execute):
                                  user_expressions={"r": request_expression(request)})
         reply = await self._request_reply(msg_id, timeout)
         if reply is None:
+            # its state is unknown now (an interrupt could land after the call returned):
+            # the kernel is restarted, and the cells before replayed, before the next cell
+            self._kernel_suspect = True
             if not await self._alive():
                 raise StudentCrash(f"the kernel died while running {what} "
                                    "(a crash, os._exit, or a resource limit)")
-            with contextlib.suppress(Exception):
-                await self.km.interrupt_kernel()
-            await self._request_reply(msg_id, 5)
             raise StudentTimeout(f"{what} did not finish within the time limit of this test")
+        await self._drain_iopub()
         try:
             value = reply["content"]["user_expressions"]["r"]
             if value.get("status") != "ok":
@@ -385,6 +425,7 @@ class TrustedExecute(Execute):
         self._log = None
         self.kc = self.km = None
         self._plan = self._make_plan(table)
+        self._kernel_suspect = False
         loop = asyncio.get_running_loop()
         try:
             hidden = verdicts.HiddenTests(helpers, key)
@@ -416,7 +457,7 @@ class TrustedExecute(Execute):
                 else:
                     executed.append(index)
                 if info.graded and await self._verdict(cell, info, hidden, crashed, loop):
-                    broken = broken or not await self._probe()
+                    broken = True
         finally:
             await self._stop_kernel()
             for ctx in self._zmq_contexts:
@@ -425,6 +466,7 @@ class TrustedExecute(Execute):
 
     async def _run_in_kernel(self, cell, info: _Cell) -> bool:
         """Run ``info.kernel_source`` as ``cell``; True when the kernel crashed or hung."""
+        await self._drain_iopub()
         shown = cell.source
         cell.source = info.kernel_source
         try:
@@ -477,7 +519,7 @@ class TrustedExecute(Execute):
         session = Session(self._link(loop, deadline))
         passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
-        stuck = not passed and ename in ("StudentCrash", "StudentTimeout")
+        stuck, self._kernel_suspect = self._kernel_suspect, False
         if stuck:
             self._incident(f"{info.name}: hidden tests: {ename}")
         return stuck

@@ -1,42 +1,38 @@
 """What runs in the student's kernel when a hidden test calls the student's code.
 
-Never imported by the grader: its source, after :mod:`grader.grading.wire`'s, is sent with
-each request (see :func:`grader.grading.remote.request_expression`) and run by ``exec`` in a
-fresh dictionary, so that it binds no name in the student's namespace.  That dictionary
-holds ``REQUEST`` (JSON text) and ``USER_NS`` (the student's namespace); the answer is left
-in ``RESULT`` (JSON text).  Objects that are not data (the student's layers, bound methods,
-generators) stay in the kernel in a handle table and cross as handles.
+Never imported by the grader: when a kernel starts, its source, after
+:mod:`grader.grading.wire`'s, is sent once and run by ``exec`` as a module of its own
+(``sys.modules["__rnns_probe__"]``), so that it binds no name in the student's namespace;
+each request then calls :func:`serve` with the request (JSON text) and the student's
+namespace, and gets the answer back as JSON text (see
+:func:`grader.grading.remote.request_expression`).  Objects that are not data (the student's
+layers, bound methods, generators) stay in the kernel in a handle table and cross as handles.
 
 Nothing here is trusted: a student may replace any of it.  The grader only ever reads
 plain data back, within limits, and compares it itself.
 """
 import json as _json
-import sys as _sys
-import types as _types
 
-
-def _table():
-    store = _sys.modules.get("__rnns_handles__")
-    if store is None or not isinstance(getattr(store, "table", None), dict):
-        store = _types.ModuleType("__rnns_handles__")
-        store.table, store.next = {}, 1
-        _sys.modules["__rnns_handles__"] = store
-    return store
+_HANDLES: dict = {}
+_COUNTER = [0]
 
 
 def _handle_of(obj):
-    store = _table()
-    number = store.next
-    store.next += 1
-    store.table[number] = obj
-    return number
+    _COUNTER[0] += 1
+    _HANDLES[_COUNTER[0]] = obj
+    return _COUNTER[0]
 
 
 def _from_handle(number):
     try:
-        return _table().table[number]
+        return _HANDLES[number]
     except KeyError:
         raise WireError(f"unknown handle {number}") from None
+
+
+def _state(value):
+    """What a call may change in place: an array's bytes, a generator's state."""
+    return value.tobytes() if hasattr(value, "tobytes") else repr(value.bit_generator.state)
 
 
 def _raised(exc):
@@ -49,25 +45,25 @@ def _raised(exc):
                        "message": message}}
 
 
-def _serve(request):
+def _serve(request, user_ns):
     op = request["op"]
     if op == "release":
-        _table().table.clear()
+        _HANDLES.clear()
         return {"value": None}
     if op == "lookup":
         name = request["name"]
-        if name not in USER_NS:  # noqa: F821 - given by the grader
+        if name not in user_ns:
             return {"missing": True}
-        return {"value": encode(USER_NS[name], _handle_of)}  # noqa: F821
+        return {"value": encode(user_ns[name], _handle_of)}
     target = _from_handle(request["target"])
     if op == "call":
         arrays = []
         args = decode(request["args"], _from_handle, arrays=arrays)
         kwargs = decode(request["kwargs"], _from_handle, arrays=arrays)
-        before = [a.tobytes() for a in arrays]
+        before = [_state(a) for a in arrays]
         result = target(*args, **kwargs)
         changed = [[i, encode(a)] for i, (a, b) in enumerate(zip(arrays, before))
-                   if a.tobytes() != b]
+                   if _state(a) != b]
         return {"value": encode(result, _handle_of), "changed": changed}
     if op == "getattr":
         return {"value": encode(getattr(target, request["name"]), _handle_of)}
@@ -95,7 +91,9 @@ def _serve(request):
     raise WireError(f"unknown operation {op!r}")
 
 
-try:
-    RESULT = _json.dumps(_serve(_json.loads(REQUEST)))  # noqa: F821 - given by the grader
-except BaseException as _exc:  # noqa: BLE001 - the student's error is the answer
-    RESULT = _json.dumps(_raised(_exc))
+def serve(request_text, user_ns):
+    """Answer one request (JSON text) against ``user_ns``, the student's namespace."""
+    try:
+        return _json.dumps(_serve(_json.loads(request_text), user_ns))
+    except BaseException as exc:  # noqa: BLE001 - the student's error is the answer
+        return _json.dumps(_raised(exc))

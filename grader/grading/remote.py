@@ -32,6 +32,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from grader.grading import wire
 
 _HERE = Path(__file__).resolve().parent
@@ -51,13 +53,19 @@ class StudentCrash(StudentError):
     """The student's kernel died or stopped answering."""
 
 
-def request_expression(request: dict) -> str:
-    """The ``user_expressions`` entry that serves ``request`` in the kernel.
+MODULE = "__rnns_probe__"
+# Sent once per kernel (as a user expression: nothing is bound in the student's namespace).
+INSTALL_EXPRESSION = (
+    "(lambda m: (__import__('builtins').exec(" + repr(KERNEL_SOURCE) + ", m.__dict__), "
+    "__import__('sys').modules.__setitem__(" + repr(MODULE) + ", m), 'installed')[2])"
+    "(__import__('types').ModuleType(" + repr(MODULE) + "))")
 
-    ``globals()`` there is the student's namespace; the runner gets a fresh dictionary of its
-    own, so it binds nothing in the student's namespace."""
-    return ("(lambda G: (__import__('builtins').exec(" + repr(KERNEL_SOURCE) + ", G), "
-            "G['RESULT'])[1])({'REQUEST': " + repr(json.dumps(request)) + ", 'USER_NS': globals()})")
+
+def request_expression(request: dict) -> str:
+    """The ``user_expressions`` entry that serves ``request`` in the kernel (``globals()``
+    there is the student's namespace)."""
+    return (f"__import__('sys').modules[{MODULE!r}].serve("
+            + repr(json.dumps(request)) + ", globals())")
 
 
 # A link sends one request and returns the decoded JSON reply (a dict), or raises
@@ -159,9 +167,11 @@ class Remote:
         for item in reply.get("changed", []) if isinstance(reply.get("changed"), list) else []:
             try:
                 index, node = item
-                new = wire.decode(node)
-                old = sent[index]
-                if old.flags.writeable and new.shape == old.shape and new.dtype == old.dtype:
+                new, old = wire.decode(node), sent[index]
+                if isinstance(old, np.random.Generator) and isinstance(new, np.random.Generator):
+                    old.bit_generator.state = new.bit_generator.state
+                elif (isinstance(new, np.ndarray) and old.flags.writeable
+                      and new.shape == old.shape and new.dtype == old.dtype):
                     old[...] = new
             except Exception:   # a malformed write-back is ignored: the result decides
                 continue

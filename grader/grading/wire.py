@@ -41,8 +41,9 @@ class WireError(ValueError):
 
 def encode(value, handle_of=None, arrays=None, depth: int = 0):
     """``value`` as tagged JSON.  ``handle_of(obj) -> int`` turns what is not data into a
-    handle (``None``: refuse with :class:`WireError`); ``arrays`` collects every array
-    encoded, in order (for the write-back of arrays a function changed in place)."""
+    handle (``None``: refuse with :class:`WireError`); ``arrays`` collects every array and
+    generator encoded, in order (for the write-back of what a function changed in place:
+    an array's values, a generator's state)."""
     if depth > MAX_DEPTH:
         raise WireError("value nested too deeply")
     if value is None or value is True or value is False:
@@ -77,6 +78,8 @@ def encode(value, handle_of=None, arrays=None, depth: int = 0):
         return {"d": [[encode(k, handle_of, arrays, depth + 1), encode(v, handle_of, arrays, depth + 1)]
                       for k, v in value.items()]}
     if isinstance(value, np.random.Generator) and type(value.bit_generator).__name__ == "PCG64":
+        if arrays is not None:
+            arrays.append(value)
         return {"g": encode(value.bit_generator.state, None, None, depth + 1)}
     return _handle(value, handle_of, f"a {type(value).__name__}")
 
@@ -211,6 +214,8 @@ def _decode(node, from_handle, budget: _Budget, depth: int):
             rng.bit_generator.state = state
         except Exception:
             raise WireError("malformed generator state") from None
+        if budget.arrays is not None:
+            budget.arrays.append(rng)
         return rng
     if tag == "h":
         if from_handle is None or type(body) is not int:

@@ -288,12 +288,80 @@ def fake_partial_credit(root: Path, course: Path):
         "    return ()\n"))
 
 
-def attack_guard(root: Path, course: Path):
-    """Replaces the guard's check so that it always answers 'all clear'."""
+def swap_code(root: Path, course: Path):
+    """Wrong answers, and the code (``__code__``, ``__defaults__``) of the test helpers and of
+    numpy's comparisons swapped for code that always passes, from inside an ``exec``."""
+    nb = set_answer(blank(root), "q1-dot-shape", (
+        "exec(\"import grader.checks as g, numpy\\n\"\n"
+        "     \"def _ok(*a, **k):\\n    return None\\n\"\n"
+        "     \"for f in (g.check_close, g.check_equal, g.check_raises, g.check_shape):\\n\"\n"
+        "     \"    f.__code__ = _ok.__code__\\n\"\n"
+        "     \"g.check_close.__defaults__ = None\\n\"\n"
+        "     \"try:\\n    numpy.isclose.__code__ = (lambda a, b, **k: numpy.ones(numpy.shape(a), bool)).__code__\\n\"\n"
+        "     \"except AttributeError:\\n    numpy.isclose = lambda a, b, **k: numpy.ones(numpy.shape(a), bool)\\n\")\n\n\n"
+        "def dot_result_shape(a_shape, b_shape):\n    return ()\n"))
+    return set_answer(nb, "q2-row-column", WRONG_Q2)
+
+
+def collisions(root: Path, course: Path):
+    """Correct answers in other styles (einsum, explicit loops) whose helpers are named like
+    the grader's own (``_step``, ``_rnn_step``, ``ref``, ``rng``, ``hidden_rng``, ``assign``)."""
     nb = answered(root)
-    return insert_after(nb, "setup", (
-        "import sys\n"
-        "sys.modules['grader.grading.sandbox']._guard_check = lambda *a: 'e30=.0'\n"))
+    nb = set_answer(nb, "q3-rnn-cell", (
+        "ref = 'mine'\nrng = None\nhidden_rng = assign = _tl = None\n\n\n"
+        "def _step(x_t, W_input):\n"
+        "    return x_t * W_input if np.ndim(W_input) == 1 else np.einsum('...d,dh->...h', x_t, W_input)\n\n\n"
+        "def _rnn_step(h_prev, W_state):\n    return np.einsum('...h,hk->...k', h_prev, W_state)\n\n\n"
+        "def rnn_cell(x_t, h_prev, W_state, W_input, b_cell):\n"
+        "    before = _rnn_step(h_prev, W_state) + _step(x_t, W_input) + b_cell\n"
+        "    return before, np.tanh(before)\n"))
+    return set_answer(nb, "q6-batch", (
+        "def rnn_forward_batch(X, h0, W_state, W_input, b_cell, W_output, b_output):\n"
+        "    N, T, _ = X.shape\n"
+        "    states = np.zeros((N, T, W_state.shape[0]))\n"
+        "    h = np.array(h0, dtype=float)\n"
+        "    for t in range(T):\n"
+        "        _, h = rnn_cell(X[:, t, :], h, W_state, W_input, b_cell)\n"
+        "        states[:, t] = h\n"
+        "    return states, np.einsum('nth,ho->nto', states, W_output) + b_output\n"))
+
+
+def forge_replies(root: Path, course: Path):
+    """Blank answers, and the kernel's call handler replaced: it answers every call of the
+    grader with made-up values, a reply nested 100,000 levels deep, or 60 MB of text."""
+    return insert_after(blank(root), "setup", (
+        "import sys, json\n"
+        "_n = [0]\n\n\n"
+        "def _serve(text, ns):\n"
+        "    _n[0] += 1\n"
+        "    if _n[0] % 3 == 0:\n"
+        "        return '[' * 100000 + ']' * 100000\n"
+        "    if _n[0] % 3 == 1:\n"
+        "        return json.dumps({'value': {'t': [{'a': ['<f8', [2], 'AAAAAAAA8D8AAAAAAADwPw==']}] * 2}})\n"
+        "    return 'x' * 60_000_000\n\n\n"
+        "sys.modules['__rnns_probe__'].serve = _serve\n"))
+
+
+def control_flow(root: Path, course: Path):
+    """Answers that raise StopIteration or SystemExit, hoping to end a test's loop early."""
+    nb = set_answer(answered(root), "q1-dot-shape", (
+        "def dot_result_shape(a_shape, b_shape):\n    raise StopIteration\n"))
+    return set_answer(nb, "q2-row-column", (
+        "def as_row(v):\n    raise SystemExit(0)\n\n\n"
+        "def as_column(v):\n    raise KeyboardInterrupt\n"))
+
+
+def fill_disk(root: Path, course: Path):
+    """Writes until the disk is full, in its working folder and in /tmp; then answers."""
+    return insert_after(answered(root), "setup", (
+        "import os\n"
+        "for i, where in enumerate(['.', '/tmp', '.', '/tmp']):\n"
+        "    try:\n"
+        "        with open(os.path.join(where, f'fill{i}'), 'wb') as f:\n"
+        "            for _ in range(400):\n"
+        "                f.write(b'0' * 2**20)\n"
+        "    except OSError as exc:\n"
+        "        print('stopped', where, type(exc).__name__)\n"))
 
 
 NOTEBOOK_BUILDERS: dict[str, Callable] = {
@@ -316,7 +384,11 @@ NOTEBOOK_BUILDERS: dict[str, Callable] = {
     "import-reference": import_reference,
     "tamper-kernel": tamper_kernel,
     "fake-partial-credit": fake_partial_credit,
-    "attack-guard": attack_guard,
+    "swap-code": swap_code,
+    "collisions": collisions,
+    "forge-replies": forge_replies,
+    "control-flow": control_flow,
+    "fill-disk": fill_disk,
 }
 
 
