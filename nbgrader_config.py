@@ -34,3 +34,13 @@ c.Execute.interrupt_on_timeout = True
 # The exercises promise that deleted test cells are restored before grading; nbgrader's
 # default (False) would instead let a student drop a test cell and lose nothing.
 c.OverwriteCells.add_missing_cells = True
+
+# Late work: a submission whose timestamp.txt is after the due date (`python -m grader register
+# NAME --duedate=...`, plus any extension) loses 1 % of its earned score per started hour
+# late, after 15 minutes of grace, and at most 50 %: late work is still worth handing in, and
+# a few hours cost a few points (grader/grading/late.py; nbgrader stores the penalty in the
+# gradebook, and the reports and LMS exports show time late, penalty and final score).
+c.AssignLatePenalties.plugin_class = "grader.grading.late.HourlyPenalty"
+c.HourlyPenalty.grace_minutes = 15
+c.HourlyPenalty.percent_per_hour = 1
+c.HourlyPenalty.max_percent = 50

@@ -2,10 +2,16 @@
 
 :func:`write_class_report` writes into ``out_dir``:
 
-``scores.csv``      one row per student: score per question, total, status and a note;
+``scores.csv``      one row per student: score per question, total, time late, late
+                    penalty, final score (total minus penalty), status and a note;
 ``summary.json``    the numbers below, for programs;
-``summary.md``      the same for people: pass rate per question, mean and median total;
-``histogram.png``   the distribution of totals.
+``summary.md``      the same for people: pass rate per question, mean and median final
+                    score, the late submissions;
+``histogram.png``   the distribution of final scores.
+
+Late penalties are nbgrader's: its ``AssignLatePenalties`` step stores one per notebook in the
+gradebook, by the policy of ``nbgrader_config.py`` (:mod:`grader.grading.late`); this module
+only reads them back (:func:`late_info`).  Pass rates are per question, before any penalty.
 
 Students are everyone the gradebook knows plus everyone with a folder in ``submitted/`` or
 ``autograded/``.  Only *graded* submissions enter the statistics; the others are listed
@@ -21,6 +27,7 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 GRADED = "graded"
 NOT_GRADED = "not graded"
@@ -46,10 +53,33 @@ class StudentRow:
     status: str
     note: str = ""
     scores: dict[tuple[str, str], float] = field(default_factory=dict)
+    seconds_late: float = 0.0
+    penalty: float = 0.0
 
     @property
     def total(self) -> float:
         return sum(self.scores.values())
+
+    @property
+    def final(self) -> float:
+        """The total minus the late penalty (nbgrader caps the penalty at the score)."""
+        return max(0.0, self.total - self.penalty)
+
+
+class LateInfo(NamedTuple):
+    seconds_late: float
+    penalty: float
+    final: float
+
+
+def late_text(seconds: float) -> str:
+    """``2d 3h 05m`` style, for people; empty when on time."""
+    if seconds <= 0:
+        return ""
+    minutes = int(round(seconds / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days}d " if days else "") + (f"{hours}h " if days or hours else "") + f"{minutes:02d}m"
 
 
 def _ensure_alembic_on_path() -> None:
@@ -110,6 +140,9 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
                         else "no submission")
                 rows.append(StudentRow(name, MISSING, note))
                 continue
+            late = {"seconds_late": float(submission.total_seconds_late or 0.0),
+                    "penalty": float(sum(nb.late_submission_penalty or 0.0
+                                         for nb in submission.notebooks))}
             grades = {(nb.name, g.name): g for nb in submission.notebooks for g in nb.grades}
             scores = {(q.notebook, q.grade_id): float(grades[(q.notebook, q.grade_id)].score or 0)
                       for q in questions if (q.notebook, q.grade_id) in grades}
@@ -120,15 +153,26 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
                                        "(see nbgrader's log for this submission)"))
             elif ungraded:
                 rows.append(StudentRow(name, NOT_GRADED, f"{len(ungraded)} cell(s) wait for "
-                                       "manual grading", scores))
+                                       "manual grading", scores, **late))
             else:
-                rows.append(StudentRow(name, GRADED, "", scores))
+                rows.append(StudentRow(name, GRADED, "", scores, **late))
     return questions, rows
+
+
+def late_info(course_root: Path, assignment: str) -> dict[str, LateInfo]:
+    """``student -> (seconds_late, penalty, final)`` for every submission in the gradebook.
+
+    ``final`` is the autograded total minus nbgrader's late penalty; on-time submissions
+    have ``(0.0, 0.0, total)``.
+    """
+    _, rows = read_gradebook(course_root, assignment)
+    return {r.student: LateInfo(r.seconds_late, r.penalty, r.final)
+            for r in rows if r.status != MISSING}
 
 
 def _summary(assignment: str, questions: list[Question], rows: list[StudentRow]) -> dict:
     graded = [r for r in rows if r.status == GRADED]
-    totals = [r.total for r in graded]
+    totals = [r.final for r in graded]
     max_score = sum(q.max_score for q in questions)
 
     def stat(fn):
@@ -149,11 +193,16 @@ def _summary(assignment: str, questions: list[Question], rows: list[StudentRow])
         "max_score": max_score,
         "students": len(rows),
         "graded": len(graded),
+        "scores": "final (total minus late penalty)",
         "mean": stat(statistics.fmean),
         "median": stat(statistics.median),
         "min": stat(min),
         "max": stat(max),
         "questions": per_question,
+        "late": [{"student": r.student, "seconds_late": round(r.seconds_late, 1),
+                  "late": late_text(r.seconds_late), "total": r.total,
+                  "penalty": round(r.penalty, 4), "final": round(r.final, 4)}
+                 for r in rows if r.status != MISSING and r.seconds_late > 0],
         "not_graded": [{"student": r.student, "status": r.status, "note": r.note}
                        for r in rows if r.status != GRADED],
     }
@@ -164,14 +213,16 @@ def _write_csv(path: Path, questions: list[Question], rows: list[StudentRow]) ->
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *(q.column(several) for q in questions), "total",
-                         "max_score", "status", "note"])
+                         "seconds_late", "late", "late_penalty", "final", "max_score",
+                         "status", "note"])
         max_score = sum(q.max_score for q in questions)
         for r in rows:
             if r.status == MISSING or (r.status == NOT_GRADED and not r.scores):
-                cells = [""] * len(questions) + [""]
+                cells = [""] * (len(questions) + 5)
             else:
                 cells = [f"{r.scores.get((q.notebook, q.grade_id), 0.0):g}" for q in questions]
-                cells.append(f"{r.total:g}")
+                cells += [f"{r.total:g}", f"{r.seconds_late:.0f}", late_text(r.seconds_late),
+                          f"{r.penalty:g}", f"{r.final:g}"]
             writer.writerow([r.student, *cells, f"{max_score:g}", r.status, r.note])
 
 
@@ -182,7 +233,8 @@ def _fmt(value, pattern="{:.2f}") -> str:
 def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
     lines = [f"# Class report: {summary['assignment']}", "",
              f"- students: {summary['students']} ({summary['graded']} graded)",
-             f"- total score out of {summary['max_score']:g}: mean {_fmt(summary['mean'])}, "
+             f"- final score (total minus late penalty) out of {summary['max_score']:g}: "
+             f"mean {_fmt(summary['mean'])}, "
              f"median {_fmt(summary['median'])}, min {_fmt(summary['min'], '{:g}')}, "
              f"max {_fmt(summary['max'], '{:g}')}",
              "", "| question | points | passed | pass rate | mean score |",
@@ -192,14 +244,20 @@ def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
         rate = _fmt(None if q["pass_rate"] is None else 100 * q["pass_rate"], "{:.0f} %")
         lines.append(f"| {name} | {q['max_score']:g} | {q['passed']} of {summary['graded']} | "
                      f"{rate} | {_fmt(q['mean_score'])} |")
+    if summary["late"]:
+        lines += ["", "Late submissions (penalty by the policy in `nbgrader_config.py`):", "",
+                  "| student | late by | total | penalty | final |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {s['student']} | {s['late']} | {s['total']:g} | {s['penalty']:g} | "
+                  f"{s['final']:g} |" for s in summary["late"]]
     if summary["not_graded"]:
         lines += ["", "Not in the statistics:", ""]
         lines += [f"- {s['student']}: {s['note'] or s['status']}" for s in summary["not_graded"]]
-    lines += ["", f"![histogram of totals]({FILES['histogram']})", ""]
+    lines += ["", f"![histogram of final scores]({FILES['histogram']})", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _write_histogram(path: Path, summary: dict, totals: list[float]) -> None:
+def histogram_figure(summary: dict, finals: list[float]):
+    """The histogram of final scores (after late penalties), as a matplotlib Figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -211,16 +269,19 @@ def _write_histogram(path: Path, summary: dict, totals: list[float]) -> None:
         edges = [x - 0.5 for x in range(int(max_score) + 2)]
     else:
         edges = [max_score * i / 20 for i in range(21)]
-    ax.hist(totals, bins=edges, color="#4477aa", edgecolor="white")
+    ax.hist(finals, bins=edges, color="#4477aa", edgecolor="white")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel(f"total score (out of {max_score:g})")
+    ax.set_xlabel(f"final score: total minus late penalty (out of {max_score:g})")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
     missing = summary["students"] - summary["graded"]
-    title = f"{summary['assignment']}: {summary['graded']} graded"
-    ax.set_title(title + (f", {missing} not graded" if missing else ""))
+    counts = f"{summary['graded']} graded" + (f", {missing} not graded" if missing else "")
+    late = len(summary["late"])
+    counts += f", {late} late (penalty applied)" if late else ""
+    ax.set_title(f"{summary['assignment']}: final scores (after late penalties)\n{counts}",
+                 fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
 
 
 def write_class_report(course_root: Path, assignment: str, out_dir: Path) -> dict:
@@ -235,8 +296,8 @@ def write_class_report(course_root: Path, assignment: str, out_dir: Path) -> dic
     several = len({q.notebook for q in questions}) > 1
     _write_csv(out_dir / FILES["csv"], questions, rows)
     _write_markdown(out_dir / FILES["markdown"], summary, several)
-    _write_histogram(out_dir / FILES["histogram"], summary,
-                     [r.total for r in rows if r.status == GRADED])
+    histogram_figure(summary, [r.final for r in rows if r.status == GRADED]).savefig(
+        out_dir / FILES["histogram"])
     (out_dir / FILES["json"]).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     summary["files"] = {kind: str(out_dir / name) for kind, name in FILES.items()}
     return summary
