@@ -75,14 +75,22 @@ def check_sources(ctx: Context) -> None:
                                f"run `python -m grader nbfmt {path}` first")
 
 
-def generate_with_nbgrader(ctx: Context) -> None:
+def run_generate_assignment(root: Path, assignment: str, release_dir: Path,
+                            db_path: Path) -> subprocess.CompletedProcess:
+    """nbgrader generate_assignment writing its notebooks into ``release_dir`` and
+    registering the assignment (notebooks, cells, points) in the gradebook at ``db_path``."""
     cmd = nbgrader_command(
-        "generate_assignment", ctx.assignment, "--force",
-        f"--CourseDirectory.root={ctx.root}",
-        f"--CourseDirectory.release_directory={ctx.scratch / 'release'}",
-        f"--CourseDirectory.db_url=sqlite:///{ctx.scratch / 'gradebook.db'}",
+        "generate_assignment", assignment, "--force",
+        f"--CourseDirectory.root={root}",
+        f"--CourseDirectory.release_directory={release_dir}",
+        f"--CourseDirectory.db_url=sqlite:///{db_path}",
         "--log-level=WARN")
-    proc = subprocess.run(cmd, cwd=ctx.root, env=nbgrader_env(), capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True)
+
+
+def generate_with_nbgrader(ctx: Context) -> None:
+    proc = run_generate_assignment(ctx.root, ctx.assignment, ctx.scratch / "release",
+                                   ctx.scratch / "gradebook.db")
     if proc.returncode != 0 or not ctx.generated_dir.is_dir():
         raise ReleaseError(f"nbgrader generate_assignment {ctx.assignment} failed:\n"
                            f"{proc.stdout}{proc.stderr}")
@@ -108,6 +116,57 @@ PIPELINE: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("normalise", normalise_generated),
     ("audit for leaks", audit),
 )
+
+
+def utc_time(text: str) -> str:
+    """A time with a zone as nbgrader's ``YYYY-MM-DD HH:MM:SS UTC``.
+
+    The zone is required (a due date without one means a different moment on every
+    machine): ``UTC``, an offset (``+08:00``) or an IANA name last (``Asia/Shanghai``).
+    nbgrader's own parser would read ``+08:00`` as no zone at all.
+    """
+    import datetime
+
+    import dateutil.parser
+    import dateutil.tz
+
+    head, _, last = text.strip().rpartition(" ")
+    zone = dateutil.tz.gettz(last) if "/" in last else None
+    try:
+        when = dateutil.parser.parse(head if zone else text)
+    except (ValueError, OverflowError) as exc:
+        raise ReleaseError(f"cannot read the time {text!r}: {exc}") from None
+    when = when.replace(tzinfo=zone) if zone else when
+    if when.tzinfo is None:
+        raise ReleaseError(f"the time {text!r} has no zone: add UTC, an offset such as "
+                           "+08:00 or a zone name such as Asia/Shanghai")
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def register(names: list[str], course_root: Path = ROOT, duedate: str | None = None) -> None:
+    """Register assignments in ``course_root``'s gradebook, leaving ``exercises/`` alone.
+
+    nbgrader registers an assignment (its notebooks, graded cells and points, the source
+    cells it restores at grading time) only as a side effect of ``generate_assignment``,
+    which also writes the release folder: here it writes into a scratch folder that is
+    thrown away (the committed release is ``python -m grader release``'s).  ``duedate``
+    (with a zone, see :func:`utc_time`) is stored for every name, in UTC.
+    """
+    course_root = Path(course_root).resolve()
+    duedate = utc_time(duedate) if duedate else None
+    with tempfile.TemporaryDirectory(prefix="rnns-register-") as tmp:
+        for name in names:
+            proc = run_generate_assignment(course_root, name, Path(tmp) / "release",
+                                           course_root / "gradebook.db")
+            if proc.returncode == 0 and duedate:
+                proc = subprocess.run(
+                    nbgrader_command("db", "assignment", "add", name, f"--duedate={duedate}",
+                                     f"--CourseDirectory.root={course_root}",
+                                     f"--CourseDirectory.db_url=sqlite:///"
+                                     f"{course_root / 'gradebook.db'}"),
+                    cwd=course_root, env=nbgrader_env(), capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise ReleaseError(f"registering {name} failed:\n{proc.stdout}{proc.stderr}")
 
 
 def build(assignment: str, scratch: Path, root: Path = ROOT) -> Path:

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "check": "grader.cli.check",
     "feedback": "grader.cli.feedback",
     "report": "grader.cli.report",
+    "register": "grader.cli.register",
+    "export": "grader.cli.export",
     "bundle": "grader.cli.bundle",
     "lite": "grader.cli.lite",
     "train": "grader.cli.train",
