@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_selfcheck import answered
+from student_helpers import filled_exercise
 
 from grader import leaks
 from grader.grading import bundle
@@ -53,7 +53,7 @@ def test_only_exercises_and_the_self_check_tool(built):
     exercises = {p.relative_to(ROOT).as_posix() for p in (ROOT / "exercises").rglob("*")
                  if p.is_file() and ".ipynb_checkpoints" not in p.parts}
     assert f"exercises/{A}/{A}.ipynb" in exercises
-    assert names == MODULES | exercises | {"README.md", "pyproject.toml"}
+    assert names == MODULES | exercises | {"README.md", "pyproject.toml", "kit_backend.py"}
     assert not any(n.startswith(("solutions/", "grader/reference")) for n in names)
 
 
@@ -86,7 +86,10 @@ def test_the_audit_refuses_a_leak(tmp_path):
 
 
 def test_the_bundle_installs(unpacked, tmp_path):
-    """pip builds a wheel of exactly the shipped modules from the bundle's pyproject.toml."""
+    """pip builds a wheel of exactly the shipped modules from the bundle's pyproject.toml,
+    which is the kit's (kit/): one dependency list for the bundle and the pip-installed kit."""
+    kit_pyproject = (ROOT / "kit" / "pyproject.toml").read_bytes()
+    assert (unpacked / "pyproject.toml").read_bytes() == kit_pyproject
     source = tmp_path / "src"
     subprocess.run(["cp", "-r", str(unpacked), str(source)], check=True)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index",
@@ -96,6 +99,8 @@ def test_the_bundle_installs(unpacked, tmp_path):
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     with zipfile.ZipFile(wheel) as zf:
         assert {n for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")} == MODULES
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith("/METADATA"))).decode()
+    assert "Requires-Dist: nbclient" in metadata and "nbgrader" not in metadata
 
 
 def _isolated_check(unpacked: Path, workdir: Path, notebook: Path) -> tuple[int, dict]:
@@ -140,19 +145,9 @@ def test_the_self_check_runs_from_the_bundle_alone(unpacked, tmp_path):
 def test_the_solution_passes_from_the_bundle(unpacked, tmp_path):
     """The solution notebook's answers, in the released notebook (the hidden tests, which need
     grader.reference, are not something a student's notebook holds)."""
-    solution = ROOT / "solutions" / A / f"{A}.ipynb"
-    import nbformat
-
-    answers = {}
-    for cell in nbformat.read(solution, as_version=4).cells:
-        md = cell.metadata.get("nbgrader", {})
-        if md.get("solution"):
-            answers[md["grade_id"]] = "\n".join(
-                line for line in cell.source.splitlines()
-                if not leaks.BEGIN.search(line) and not leaks.END.search(line))
     work = tmp_path / "student"
     work.mkdir()
-    notebook = answered(work / f"{A}.ipynb", answers, unpacked / "exercises" / A / f"{A}.ipynb")
+    notebook = filled_exercise(A, work / f"{A}.ipynb", unpacked / "exercises" / A / f"{A}.ipynb")
     code, result = _isolated_check(unpacked, work, notebook)
     assert code == 0 and result["ok"], result
     assert result["warnings"] == []

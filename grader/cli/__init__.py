@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "register": "grader.cli.register",
     "export": "grader.cli.export",
     "bundle": "grader.cli.bundle",
+    "kit": "grader.cli.kit",
     "lite": "grader.cli.lite",
     "train": "grader.cli.train",
     "bench": "grader.cli.bench",
@@ -36,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         try:
             module = importlib.import_module(module_name)
-        except ImportError as exc:  # e.g. instructor-only commands in the student bundle
-            sub.add_parser(name, help=f"(unavailable here: {exc})")
+        except ImportError as exc:
+            if isinstance(exc, ModuleNotFoundError) and exc.name == module_name:
+                continue  # not shipped (the student kit has only `check`): not offered
+            sub.add_parser(name, help=f"(unavailable here: {exc})")  # a dependency is missing
             continue
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)

@@ -4,9 +4,11 @@
 top-level folder:
 
 * ``exercises/**``: the released notebooks (nbgrader's release step, already stripped);
-* the few ``grader`` modules the notebooks and ``python -m grader check`` import
-  (:data:`STUDENT_MODULES`): no reference implementation, no grading code;
-* a ``pyproject.toml`` that installs them (``pip install .``) and a README for students.
+* the student kit: the few ``grader`` modules the notebooks and ``python -m grader check``
+  import (:data:`STUDENT_MODULES`, from ``grader/kit.py``): no reference implementation, no
+  grading code;
+* the kit's own ``pyproject.toml`` and build backend (``kit/``), so that ``pip install .``
+  installs that same kit with the same dependencies, and a README for students.
 
 The list of files is explicit (an allow-list, never "everything but ..."), and the zip is
 audited before it is written: no path under ``solutions/`` or ``grader/reference``, no
@@ -21,8 +23,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from grader import __version__, leaks
-from grader.kit import KIT_MODULES as STUDENT_MODULES, kit_files
+from grader import leaks
+from grader.kit import KIT_MODULES as STUDENT_MODULES, PACKAGING, kit_files
 from grader.release import ROOT
 
 TOP = "rnns-from-scratch-student"
@@ -31,49 +33,23 @@ DEFAULT_OUT = Path("dist") / "rnns-from-scratch-student.zip"
 FORBIDDEN_PARTS = {"solutions", "reference", "source", "autograded", "submitted", "feedback"}
 SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 
-PYPROJECT = f"""\
-[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "rnns-from-scratch-selfcheck"
-version = "{__version__}"
-description = "RNNs from Scratch: the test helpers of the exercise notebooks and their self-check"
-requires-python = ">=3.11"
-dependencies = [
-    "numpy>=2.0,<3",
-    "nbformat>=5.9",
-    "nbclient>=0.10",
-    "ipykernel>=6",
-]
-
-[project.optional-dependencies]
-jupyter = ["jupyterlab>=4"]
-
-[project.scripts]
-rnns-check = "grader.cli:main"
-
-[tool.setuptools]
-packages = ["grader", "grader.cli", "grader.grading"]
-"""
-
 README = """\
 # RNNs from Scratch: exercises and self-check
 
-This folder holds the exercise notebooks of the course (`exercises/`) and a small tool
-that runs their public tests for you (`grader/`).
+This folder holds the exercise notebooks of the course (`exercises/`) and the course kit
+(`grader/`): the notebooks' test helpers and a tool that runs their public tests for you.
 
 ## Set up (once)
 
-Use Python 3.11 or newer, in a virtual environment of your choice:
+Use Python 3.11, 3.12 or 3.13, in a virtual environment of your choice:
 
 ```sh
 python -m venv .venv && . .venv/bin/activate     # Windows: .venv\\Scripts\\activate
 pip install ".[jupyter]"                          # the notebooks' helpers, the checker, JupyterLab
 ```
 
-(`pip install .` alone installs the helpers and the checker without JupyterLab.)
+(`pip install .` alone installs the helpers and the checker without JupyterLab. Building
+it needs nothing but Python: `kit_backend.py` makes the package from `grader/`.)
 
 ## Work on an exercise
 
@@ -87,9 +63,10 @@ pip install ".[jupyter]"                          # the notebooks' helpers, the 
    ```
 
    It runs the notebook from the top in a fresh kernel and prints, for each question,
-   PASS, FAIL (with the first lines of the message and a hint), TODO (not attempted
+   PASS, FAIL (with the whole first failure message and a hint), TODO (not attempted
    yet), ERROR or SKIP. Its exit status is 0 only when every public test passes.
-   `--timeout S` changes how long a cell may run (120 s by default).
+   `--timeout S` changes how long a cell may run (120 s by default); `--json` prints
+   the result for other tools (`python -m grader check --help` lists its fields).
 
 Passing the public tests is necessary, not sufficient: when your work is graded, hidden
 tests also try other inputs (random shapes, other sizes), so write code that works for
@@ -105,7 +82,9 @@ def _exercise_files(root: Path) -> list[Path]:
 
 def bundle_contents(root: Path = ROOT) -> dict[str, bytes]:
     """Archive name -> bytes, in the order they are written."""
-    contents = {f"{TOP}/README.md": README.encode(), f"{TOP}/pyproject.toml": PYPROJECT.encode()}
+    contents = {f"{TOP}/README.md": README.encode()}
+    for name in PACKAGING:  # kit/pyproject.toml -> pyproject.toml: the kit's, unchanged
+        contents[f"{TOP}/{Path(name).name}"] = (root / name).read_bytes()
     for name, data in kit_files(root).items():
         contents[f"{TOP}/{name}"] = data
     for path in _exercise_files(root):
@@ -125,7 +104,7 @@ def audit(contents: dict[str, bytes], root: Path = ROOT) -> list[str]:
     """
     secrets = leaks.secret_lines(sorted((root / "solutions").glob("*/*.ipynb")))
     allowed = {f"{TOP}/{n}" for n in (*STUDENT_MODULES, "grader/grading/__init__.py",
-                                      "README.md", "pyproject.toml")}
+                                      "README.md", *(Path(p).name for p in PACKAGING))}
     problems = []
     for name, data in contents.items():
         folders = name.split("/")[1:-1]
