@@ -24,6 +24,8 @@ _abs = _np.abs
 _argmax = _np.argmax
 _unravel = _np.unravel_index
 _array2string = _np.array2string
+_generic = _np.generic
+_ndarray = _np.ndarray
 
 RTOL = 1e-6
 ATOL = 1e-8
@@ -33,11 +35,38 @@ class CheckFailure(AssertionError):
     """A test failed; the message is meant for the student."""
 
 
-def _fmt(x: Any) -> str:
+def _fmt(x: Any, prefix: str = "") -> str:
+    """An array as NumPy prints it (6 digits, long arrays elided), rows aligned after ``prefix``."""
     arr = _asarray(x)
     if arr.dtype == object:
-        return repr(x)
-    return _array2string(arr, precision=6, threshold=20, edgeitems=3, suppress_small=True)
+        return prefix + repr(_plain(arr.tolist()))
+    return prefix + _array2string(arr, precision=6, threshold=20, edgeitems=3,
+                                  suppress_small=True, prefix=prefix)
+
+
+def _plain(x: Any) -> Any:
+    """``x`` with NumPy scalars turned into Python numbers, inside tuples, lists and dicts too.
+
+    NumPy 2 writes ``np.int64(1)`` for ``repr(np.int64(1))``: a student's ``return
+    a.shape[0]`` then reads as if it were wrong.
+    """
+    if isinstance(x, _generic):
+        return x.item()
+    if type(x) in (tuple, list):
+        return type(x)(map(_plain, x))
+    if type(x) is dict:
+        return {_plain(k): _plain(v) for k, v in x.items()}
+    return x
+
+
+def _show(x: Any, limit: int = 200) -> str:
+    """A value as a student would write it: arrays as NumPy prints them, plain numbers."""
+    text = _fmt(x) if isinstance(x, _ndarray) else repr(_plain(x))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _call(name: str, args: tuple) -> str:
+    return f"{name}({', '.join(_show(a, 60) for a in args)})"
 
 
 def _as_numeric(value: Any, name: str) -> _np.ndarray:
@@ -48,7 +77,7 @@ def _as_numeric(value: Any, name: str) -> _np.ndarray:
         arr = _asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailure(f"{name}: expected numbers, got {type(value).__name__}: "
-                           f"{value!r:.200}") from None
+                           f"{_show(value)}") from None
     return arr
 
 
@@ -85,12 +114,17 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
         if mistaken_arr.shape == arr.shape and _isclose(arr, mistaken_arr, rtol=rtol,
                                                          atol=atol).all():
             raise CheckFailure(f"{name} is wrong: it looks like {mistake}.\n"
-                               f"  expected: {_fmt(expected_arr)}\n  got:      {_fmt(arr)}")
+                               f"{_fmt(expected_arr, '  expected: ')}\n"
+                               f"{_fmt(arr, '  got:      ')}")
     diff = _abs(arr - expected_arr)
-    where = _unravel(int(_argmax(diff)), diff.shape) if diff.ndim else ()
-    message = (f"{name} is wrong.\n  expected: {_fmt(expected_arr)}\n  got:      {_fmt(arr)}\n"
-               f"  {int((~ok).sum())} of {ok.size} values differ; the largest difference is "
-               f"{float(diff.max()):.3g} at index {where}.")
+    message = (f"{name} is wrong.\n{_fmt(expected_arr, '  expected: ')}\n"
+               f"{_fmt(arr, '  got:      ')}\n")
+    if diff.ndim:
+        where = tuple(int(i) for i in _unravel(int(_argmax(diff)), diff.shape))
+        message += (f"  {int((~ok).sum())} of {ok.size} values differ; the largest difference "
+                    f"is {float(diff.max()):.3g} at index {where}.")
+    else:
+        message += f"  The difference is {float(diff):.3g}."
     if hint:
         message += f"\n  Hint: {hint}"
     raise CheckFailure(message)
@@ -106,10 +140,10 @@ def check_raises(func: Callable, args: tuple, exception: type[BaseException],
     except NotImplementedError:
         raise CheckFailure(f"{name} is not implemented yet.") from None
     except Exception as exc:  # the wrong error is still a clear failure
-        raise CheckFailure(f"{name}{args!r:.120} should raise {exception.__name__}, "
+        raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}, "
                            f"but raised {type(exc).__name__}: {exc}") from None
-    raise CheckFailure(f"{name}{args!r:.120} should raise {exception.__name__}{': ' + why if why else ''}"
-                       ", but returned normally.")
+    raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}"
+                       f"{': ' + why if why else ''}, but returned normally.")
 
 
 def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "") -> None:
@@ -117,7 +151,7 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "")
     if value is None and expected is not None:
         _as_numeric(value, name)
     if value != expected:
-        message = f"{name}: expected {expected!r}, got {value!r}."
+        message = f"{name}: expected {_show(expected)}, got {_show(value)}."
         if hint:
             message += f"\n  Hint: {hint}"
         raise CheckFailure(message)

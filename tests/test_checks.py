@@ -42,3 +42,35 @@ def test_helpers_survive_a_replaced_numpy_comparison(monkeypatch):
     monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
     with pytest.raises(CheckFailure):
         check_close([1.0], [2.0])
+
+
+def _message(check, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailure) as info:
+        check(*args, **kwargs)
+    return str(info.value)
+
+
+def test_numbers_read_as_a_student_writes_them():
+    """No ``np.int64(1)`` or ``np.float64(...)`` reprs (NumPy 2) in any message."""
+    messages = [
+        _message(check_equal, np.int64(3), 2, "n"),
+        _message(check_equal, (np.int64(2), np.intp(3)), (2, 4), "shape"),
+        _message(check_equal, [np.float64(0.5)], [0.25], "p"),
+        _message(check_raises, lambda *a: 1, (np.zeros(2), (np.int64(2),)), ValueError, "f"),
+        _message(check_close, np.float64(0.5), np.float64(0.25), "p"),
+        _message(check_close, np.arange(6.0).reshape(2, 3), np.ones((2, 3)), "h"),
+    ]
+    assert not any("np." in m or "int64" in m or "float64" in m for m in messages), messages
+    assert messages[0] == "n: expected 2, got 3."
+    assert messages[1] == "shape: expected (2, 4), got (2, 3)."
+    assert messages[3].startswith("f([0. 0.], (2,)) should raise ValueError")
+    assert "The difference is 0.25." in messages[4]
+    assert "largest difference is 4 at index (1, 2)." in messages[5]
+
+
+def test_array_rows_line_up_under_their_label():
+    lines = _message(check_close, np.arange(6.0).reshape(2, 3), np.ones((2, 3)), "h").splitlines()
+    assert lines[1:5] == ["  expected: [[1. 1. 1.]",
+                          "             [1. 1. 1.]]",
+                          "  got:      [[0. 1. 2.]",
+                          "             [3. 4. 5.]]"]
