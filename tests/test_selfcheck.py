@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 
 import nbformat
+import student_helpers
 from nbformat.v4 import new_code_cell, new_notebook
 
+from grader.cli import check as check_command
 from grader.cli import main
 from grader.grading import selfcheck
 
@@ -82,13 +84,7 @@ FINISHED["q6-batch"] = "\n".join(line for line in ANSWERS["q6-batch"].splitlines
 
 
 def answered(target: Path, answers: dict[str, str], source: Path = EXERCISE) -> Path:
-    nb = nbformat.read(source, as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    nbformat.write(nb, target)
-    return target
+    return student_helpers.answered(target, answers, source)
 
 
 def run_check(capsys, *args) -> tuple[int, dict]:
@@ -216,3 +212,74 @@ def test_what_cannot_be_checked_exits_2(tmp_path, capsys):
     assert main(["check", str(plain)]) == 2
     assert "no graded test cells" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "missing.ipynb")]) == 2
+
+
+def _first_question_of_chapter_4(target: Path, answer: str) -> Path:
+    """Exercise 4 up to its first test cell, with ``answer`` in the first answer cell."""
+    nb = nbformat.read(student_helpers.exercise_path("04_rnnlm"), as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    nb.cells = nb.cells[:ids.index("q1-tests") + 1]
+    nb.cells[ids.index("q1-time-embedding")].source = answer
+    nbformat.write(nb, target)
+    return target
+
+
+def test_failure_messages_are_whole_wrapped_and_plain(tmp_path, capsys):
+    """The dW[ids] += dout explanation and the "got" values survive, wrapped, never cut."""
+    answer = student_helpers.solution_answers("04_rnnlm")["q1-time-embedding"]
+    assert answer.count("np.add.at(self.grads[\"W\"], self.ids, dout)") == 1
+    answer = answer.replace("np.add.at(self.grads[\"W\"], self.ids, dout)",
+                            "self.grads[\"W\"][self.ids] += dout")
+    notebook = _first_question_of_chapter_4(tmp_path / "04_rnnlm.ipynb", answer)
+
+    code, result = run_check(capsys, notebook)
+    assert code == 1
+    (q,) = result["questions"]
+    assert q["status"] == "failed" and not q["passed"]
+    # whole: every line of the CheckFailure, unwrapped, in the JSON
+    assert q["message"].splitlines() == [
+        "grads['W'] after backward of ids [[3, 0, 3]] is wrong: it looks like you wrote "
+        "dW[ids] += dout: with a repeated id only its last occurrence counts. A word seen k "
+        "times must receive the sum of its k gradient rows: use np.add.at.",
+        "  expected: [[3. 4.]", "             [0. 0.]", "             [0. 0.]",
+        "             [6. 8.]]",
+        "  got:      [[3. 4.]", "             [0. 0.]", "             [0. 0.]",
+        "             [5. 6.]]"]
+
+    checked = selfcheck.check_notebook(notebook, timeout=60)
+    table = selfcheck.format_result(checked, width=80)
+    lines = table.splitlines()
+    assert all(len(line) <= 80 for line in lines), table
+    assert "..." not in table and "[...]" not in table
+    row = next(i for i, line in enumerate(lines) if line.startswith("q1-tests"))
+    indent = len(lines[row]) - len(lines[row].split("FAIL", 1)[1].lstrip())
+    body = lines[row][indent:] + "".join(" " + line.strip() for line in lines[row + 1:row + 4])
+    assert body.startswith("grads['W'] after backward of ids [[3, 0, 3]] is wrong: it looks "
+                           "like you wrote dW[ids] += dout: with a repeated id only its last "
+                           "occurrence counts.")
+    # NumPy's rows keep their columns, under the label they belong to
+    assert " " * indent + "  got:      [[3. 4.]" in lines
+    assert " " * indent + "             [5. 6.]]" in lines
+
+
+def test_json_for_tools(tmp_path, capsys):
+    """--json: every field documented in `python -m grader check --help`, also on exit 2."""
+    notebook = answered(tmp_path / "attempt.ipynb", ANSWERS)
+    code, result = run_check(capsys, notebook)
+    assert code == 1
+    assert set(result) == {"version", "notebook", "ok", "passed", "questions_total", "points",
+                           "points_total", "questions", "warnings", "checks_module"}
+    assert (result["version"], result["ok"], result["notebook"]) == (1, False, str(notebook))
+    assert (result["passed"], result["questions_total"]) == (3, 6)
+    assert (result["points"], result["points_total"]) == (5, 11)
+    for q in result["questions"]:
+        assert set(q) == {"grade_id", "points", "status", "passed", "message", "hint", "edited"}
+        assert q["passed"] == (q["status"] == "passed")
+    for field in [*result, *result["questions"][0], "error"]:
+        assert field in check_command.EPILOG, field
+
+    missing = tmp_path / "missing.ipynb"
+    assert main(["check", str(missing), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)
+    assert error["ok"] is False and "does not exist" in error["error"]
+    assert error["questions"] == [] and error["version"] == 1

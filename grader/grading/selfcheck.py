@@ -3,8 +3,9 @@
 ``python -m grader check NOTEBOOK`` is what a student runs before submitting.  It executes
 the notebook from the top in a new kernel (working directory: the notebook's own folder),
 carries on after errors so that every question is checked, and prints one row per graded
-test cell: passed, failed (with the first lines of the message written by
-``grader.checks``), not attempted yet (``NotImplementedError``), an error, or not run.
+test cell: passed, failed (with the whole first failure message, written for students by
+``grader.checks``, wrapped to the terminal), not attempted yet (``NotImplementedError``),
+an error, or not run.  ``--json`` gives tools the same result (:meth:`SelfCheckResult.to_dict`).
 
 It needs nothing from the instructor: the student's notebook holds only the public tests,
 and this module imports only ``nbformat`` and ``nbclient`` (it is shipped in the student
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
+import re
+import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +39,11 @@ DIED = "kernel died"
 _TIMEOUT_ENAME = "SelfCheckCellTimeout"
 
 DEFAULT_TIMEOUT = 120  # seconds per cell
-MESSAGE_LINES = 5
-LINE_WIDTH = 100
+# Messages are kept whole; only a runaway one (a test printing a huge array, an endless
+# warning) is cut, with a note saying so.
+MAX_MESSAGE_CHARS = 4000
+LINE_WIDTH = 100  # when standard output is not a terminal
+JSON_VERSION = 1
 
 HINTS = {
     NOT_ATTEMPTED: "replace `raise NotImplementedError()` with your code (in this "
@@ -53,6 +59,8 @@ HINTS = {
             "than the question needs",
     "stderr": "nbgrader gives no points to a test cell that writes to standard error "
               "(a warning, for example): find out what prints it and fix that",
+    "no kit": "install the course kit into the Python that runs the notebook's kernel (the "
+              "notebook's first cell says how), or choose a kernel that has it with --kernel",
     ERROR: "your code raised this error while the test ran it: open the notebook and run "
            "the cell to see the full traceback",
     NOT_RUN: "fix the problem reported above, then check again",
@@ -148,25 +156,32 @@ class SelfCheckResult:
                 sum(q.points for q in self.questions))
 
     def to_dict(self) -> dict:
-        return {"notebook": str(self.notebook), "ok": self.ok,
-                "questions": [q.__dict__ for q in self.questions],
+        """The result for tools (``python -m grader check --json``); see ``grader.cli.check``."""
+        got, total = self.points
+        return {"version": JSON_VERSION, "notebook": str(self.notebook), "ok": self.ok,
+                "passed": sum(q.passed for q in self.questions),
+                "questions_total": len(self.questions),
+                "points": got, "points_total": total,
+                "questions": [{**q.__dict__, "passed": q.passed} for q in self.questions],
                 "warnings": self.warnings, "checks_module": self.checks_module}
 
 
-def _first_lines(text: str, n: int = MESSAGE_LINES) -> str:
-    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
-    shown = [line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH - 3] + "..."
-             for line in lines[:n]]
-    if len(lines) > n:
-        shown[-1] += " [...]"
-    return "\n".join(shown)
+def _whole(text: str) -> str:
+    """The message as written (outer blank lines and trailing spaces dropped), unless runaway."""
+    text = "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return (text[:MAX_MESSAGE_CHARS].rstrip() + f"\n[... {len(text) - MAX_MESSAGE_CHARS} more "
+            "characters: run the cell in the notebook to read everything]")
 
 
-def _hint_in(message: str) -> str:
-    for line in message.splitlines():
+def _split_hint(message: str) -> tuple[str, str]:
+    """(message without its ``Hint:`` line, the hint); the table prints the hint on its own."""
+    lines = message.splitlines()
+    for i, line in enumerate(lines):
         if line.strip().startswith("Hint:"):
-            return line.strip()[len("Hint:"):].strip()
-    return ""
+            return "\n".join(lines[:i] + lines[i + 1:]), line.strip()[len("Hint:"):].strip()
+    return message, ""
 
 
 def _stderr_text(cell) -> str:
@@ -202,17 +217,17 @@ def classify(cell, points: float, skipped: str = "",
             return QuestionResult(grade_id, points, NOT_ATTEMPTED, "not attempted yet",
                                   HINTS[NOT_ATTEMPTED])
         if ename in ("CheckFailure", "AssertionError"):
-            message = _first_lines(evalue) or f"{ename} (no message)"
-            return QuestionResult(grade_id, points, FAILED, message,
-                                  _hint_in(evalue) or HINTS[ename])
+            message, hint = _split_hint(_whole(evalue))
+            return QuestionResult(grade_id, points, FAILED, message or f"{ename} (no message)",
+                                  hint or HINTS[ename])
         if ename == "KeyboardInterrupt":
             return QuestionResult(grade_id, points, ERROR, "interrupted", HINTS["timeout"])
-        return QuestionResult(grade_id, points, ERROR, _first_lines(f"{ename}: {evalue}"),
+        return QuestionResult(grade_id, points, ERROR, _whole(f"{ename}: {evalue}"),
                               HINTS.get(ename, HINTS[ERROR]))
     stderr = _stderr_text(cell)
     if stderr.strip():
         return QuestionResult(grade_id, points, FAILED,
-                              "the test cell wrote to standard error:\n" + _first_lines(stderr, 2),
+                              "the test cell wrote to standard error:\n" + _whole(stderr),
                               HINTS["stderr"])
     return QuestionResult(grade_id, points, PASSED)
 
@@ -354,6 +369,7 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
 
     skipped, checks_module = run_notebook(nb, path.parent, timeout, kernel_name)
 
+    kit_missing = False
     for index, cell in enumerate(nb.cells):  # answer and set-up cells
         if cell.cell_type != "code" or is_test_cell(cell):
             continue
@@ -365,16 +381,21 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
             warnings.append(f"the kernel died while {name} ran")
         elif error is not None and error.get("ename") != "NotImplementedError":
             text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"
-            warnings.append(f"{name} raised {_first_lines(text, 1)}")
-            if error.get("ename") == "ModuleNotFoundError" and "grader" in text:
-                warnings.append("the course's test helpers are not installed in this kernel: "
-                                "run `pip install .` in the folder of the student bundle")
+            warnings.append(f"{name} raised {_whole(text)}")
+            if error.get("ename") == "ModuleNotFoundError" and re.search(r"grader|kit", text):
+                kit_missing = True
+                warnings.append("the notebook's kernel cannot import the course kit: "
+                                + HINTS["no kit"])
 
     questions = []
     for index, cell in tests:
         result = classify(cell, float(_nbgrader(cell).get("points", 0)),
                           skipped.get(index, ""), timeout)
         result.edited = result.grade_id in edited
+        if kit_missing and result.message.startswith("NameError"):
+            # the test's helpers were never imported: one cause, reported once above
+            result.status, result.hint = NOT_RUN, HINTS["no kit"]
+            result.message = "not run: the course kit is missing in the notebook's kernel"
         questions.append(result)
     return SelfCheckResult(path, questions, warnings, checks_module)
 
@@ -390,10 +411,37 @@ def _pts(points: float) -> str:
     return f"{value} pt" if value == "1" else f"{value} pts"
 
 
-def format_result(result: SelfCheckResult) -> str:
+# A line NumPy printed (an array, maybe after a label such as "expected:"): NumPy has
+# already broken it into rows; wrapping it again would scramble the columns.
+_ARRAY_LINE = re.compile(r"^\s*([\w ]+:\s*)?\[")
+MIN_TEXT_WIDTH = 40
+
+
+def _wrapped(text: str, head: str, indent: str, width: int) -> list[str]:
+    """``text`` after ``head``, then under it at ``indent``; long lines wrapped to ``width``.
+
+    Each line keeps its own leading spaces (the messages indent their details), nothing is
+    cut, and words longer than a line stay whole.
+    """
+    out = []
+    for i, line in enumerate(text.splitlines() or [""]):
+        prefix = head if i == 0 else indent
+        if len(prefix) + len(line) <= width or _ARRAY_LINE.match(line):
+            out.append((prefix + line).rstrip())
+            continue
+        lead = " " * (len(line) - len(line.lstrip()))
+        out.extend(textwrap.wrap(line.strip(), width=max(width, len(indent) + MIN_TEXT_WIDTH),
+                                 initial_indent=prefix + lead, subsequent_indent=indent + lead,
+                                 break_long_words=False, break_on_hyphens=False))
+    return out
+
+
+def format_result(result: SelfCheckResult, width: int | None = None) -> str:
+    """The table a student reads: one row per question, each message whole and wrapped."""
+    width = width or shutil.get_terminal_size((LINE_WIDTH, 24)).columns
     out = [f"Self-check of {result.notebook.name} (run from the top in a fresh kernel)", ""]
     for warning in result.warnings:
-        out.append(f"WARNING: {warning}")
+        out.extend(_wrapped(warning, "WARNING: ", "  ", width))
     if result.warnings:
         out.append("")
     if result.questions:
@@ -403,11 +451,9 @@ def format_result(result: SelfCheckResult) -> str:
             head = (f"{q.grade_id:<{id_width}}  {_pts(q.points):<{pts_width}}  "
                     f"{LABELS[q.status]:<5}  ")
             indent = " " * len(head)
-            message = q.message.splitlines() or [""]
-            out.append((head + message[0]).rstrip())
-            out.extend(indent + line for line in message[1:])
+            out.extend(_wrapped(q.message, head, indent, width))
             if q.hint and not q.passed:
-                out.append(indent + "hint: " + q.hint)
+                out.extend(_wrapped(q.hint, indent + "hint: ", indent + "      ", width))
         got, total = result.points
         passed = sum(q.passed for q in result.questions)
         out += ["", f"Public tests passed: {passed} of {len(result.questions)} questions "
@@ -416,7 +462,3 @@ def format_result(result: SelfCheckResult) -> str:
             out.append("All public tests pass. Hidden tests with other inputs also run when "
                        "your work is graded.")
     return "\n".join(out)
-
-
-def to_json(result: SelfCheckResult) -> str:
-    return json.dumps(result.to_dict(), indent=1)
