@@ -136,3 +136,27 @@ def test_sample_poems_start_with_the_opening_and_are_seeded(model, poetry):
         assert finished or len(text) == 2 + 12
     greedy = sample_poems(model, poetry, "", 3, 1e-6, np.random.default_rng(0), max_tokens=10)
     assert len({text for text, _ in greedy}) == 1  # temperature -> 0: the same argmax path
+
+
+# ----------------------------------------------------------------------------- the stored run
+
+
+def test_stored_run_is_complete_and_consistent(repo_root):
+    """book/results/poems.json, which chapter 6 quotes: made by the command it records,
+    with the outline's sizes, and every stored poem starts with its opening."""
+    import json
+
+    run = json.loads((repo_root / "book" / "results" / "poems.json").read_text(encoding="utf-8"))
+    assert run["command"].startswith("python -m grader.experiments.poems ")
+    config, final = run["config"], run["final"]
+    assert (config["embed"], config["hidden"]) == (64, 128)
+    assert len(run["history"]["epoch"]) == config["epochs"]
+    assert 1 <= final["best_epoch"] <= config["epochs"]
+    assert final["model_ppl"] < final["unigram_ppl"]
+    for opening, by_temperature in run["samples"].items():
+        for poems in by_temperature.values():
+            assert poems and all(p.startswith(opening) for p in poems)
+    for t, m in run["free"].items():
+        assert 0 <= m["well_formed"] <= 1 and 0 <= m["tv_vs_train"] <= 1
+        assert set(run["opened"][t]) == {"5", "7"}
+    assert 0 < run["corpus"]["chance_rhyme_rate"] < run["corpus"]["rhyme_rate"] < 1
