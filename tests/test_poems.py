@@ -160,3 +160,26 @@ def test_stored_run_is_complete_and_consistent(repo_root):
         assert 0 <= m["well_formed"] <= 1 and 0 <= m["tv_vs_train"] <= 1
         assert set(run["opened"][t]) == {"5", "7"}
     assert 0 < run["corpus"]["chance_rhyme_rate"] < run["corpus"]["rhyme_rate"] < 1
+
+
+def test_adam_with_folded_clipping_is_adam_on_clipped_gradients():
+    """Chapter 6 trains with Adam through Trainer, which folds clipping into
+    ``step(..., grad_scale=c)``: that must be Adam on ``c * g``, by the textbook formula."""
+    from grader.reference.optim import Adam
+
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(3)]
+    scales = [0.5, 1.0, 0.25]
+    folded, explicit = {"w": p0.copy()}, {"w": p0.copy()}
+    a, b = Adam(0.01), Adam(0.01)
+    m = v = np.zeros_like(p0)
+    by_hand = p0.copy()
+    for t, (g, c) in enumerate(zip(grads, scales), start=1):
+        a.step(folded, {"w": g}, grad_scale=c)
+        b.step(explicit, {"w": g * c})
+        m = 0.9 * m + 0.1 * (g * c)
+        v = 0.999 * v + 0.001 * (g * c) ** 2
+        by_hand -= 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    assert np.allclose(folded["w"], explicit["w"], rtol=0, atol=1e-15)
+    assert np.allclose(folded["w"], by_hand, rtol=1e-12, atol=1e-14)
