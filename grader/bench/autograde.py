@@ -5,9 +5,13 @@ notebooks) in two copies of a throw-away course, each as its own process, so tha
 its own start-up:
 
 * **baseline**: one ``nbgrader autograde ASSIGNMENT`` run (it grades the students one after
-  the other, unsandboxed) -- or, with ``--baseline per-student``, one ``nbgrader autograde
+  the other; from this course it runs the course's executor, sandboxed, with the verdicts made
+  outside the kernel) -- or, with ``--baseline per-student``, one ``nbgrader autograde
   --student S`` process per student, as the pitfalls recommend to survive bad submissions;
-* **ours**: ``python -m grader autograde ASSIGNMENT --jobs N`` (sandbox included).
+* **ours**: ``python -m grader autograde ASSIGNMENT --jobs N`` (intake, the canary -- one more
+  notebook graded -- and N kernels at a time).
+
+One JSON line per assignment (``--assignment`` repeatable; default: every chapter).
 
 ``OverwriteCells.add_missing_cells`` is switched on for nbgrader too, as ours does.  The
 scores of the two gradebooks are compared.  With ``--repeat R`` the two alternate R times
@@ -32,7 +36,8 @@ HELP = "autograding speed: sequential nbgrader autograde vs python -m grader aut
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="our parallel kernels (default 2)")
-    parser.add_argument("--assignment", default="01_rnn_by_hand")
+    parser.add_argument("--assignment", action="append", default=None,
+                        help="an assignment (repeatable; default: every chapter)")
     parser.add_argument("--baseline", choices=("batch", "per-student"), default="batch",
                         help="one nbgrader run for all students (default), or one per student")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -104,9 +109,21 @@ def _time_ours(course, assignment: str, jobs: int, sandbox: bool) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.release import ROOT
+
+    assignments = args.assignment or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    status = 0
+    for assignment in assignments:
+        status |= _bench_one(args, assignment)
+    return status
+
+
+def _bench_one(args: argparse.Namespace, assignment: str) -> int:
     from grader.course import Course, make_course
 
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="rnns-bench-autograde-"))
+    args = argparse.Namespace(**{**vars(args), "assignment": assignment})
+    workdir = (args.keep / assignment if args.keep else
+               Path(tempfile.mkdtemp(prefix="rnns-bench-autograde-")))
     try:
         pristine = make_course(workdir / "pristine", [args.assignment])
         _submissions(pristine, args.assignment, args.n)
@@ -129,11 +146,14 @@ def run(args: argparse.Namespace) -> int:
             "benchmark": "autograde", "assignment": args.assignment, "n": args.n,
             "jobs": args.jobs, "baseline": f"nbgrader autograde ({args.baseline}, sequential)",
             "nbgrader_s": round(med_nb, 2), "ours_s": round(med_ours, 2),
+            "nbgrader_s_per_submission": round(med_nb / args.n, 2),
+            "ours_s_per_submission": round(med_ours / args.n, 2),
             "ratio": round(med_nb / med_ours, 2) if med_ours else None,
             "runs_nbgrader_s": [round(t, 2) for t in t_nb], "runs_ours_s": [round(t, 2) for t in t_ours],
             "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
             "sandboxed": not args.unsafe_no_sandbox, "scores_identical": identical,
         }))
+        sys.stdout.flush()
         return 0 if identical else 1
     finally:
         if args.keep is None:

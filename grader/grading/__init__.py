@@ -1,2 +1,13 @@
-"""Instructor-side grading: parallel sandboxed autograding (``sandbox``, ``autograde``) and the
-self-check, feedback and class reports built on nbgrader's gradebook."""
+"""Instructor-side grading, one module per responsibility, in the order a batch uses them:
+
+``intake``      read a submission folder without following links, within limits; stage it
+``sandbox``     the bubblewrap command a student's kernel runs in (only the student kit inside)
+``executor``    nbgrader's Execute step replaced: the kernel runs the student's cells and the
+                visible tests; crashes, time and output limits
+``verdicts``    hidden tests, run in the grader's process (``remote``/``wire``: calls into the
+                kernel with plain data; ``kernel_side``: what answers them in the kernel)
+``gradebook``   the lock, WAL mode and shared engine around nbgrader's gradebook
+``autograde``   the batch: canary, intake, nbgrader's pipeline N at a time, the table
+``feedback``, ``report``, ``late``, ``lms``: what students and instructors get afterwards;
+``selfcheck`` and ``bundle``: the students' side.
+"""
