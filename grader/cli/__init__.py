@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "train": "grader.cli.train",
     "bench": "grader.cli.bench",
     "autograde": "grader.cli.autograde",
+    "accept": "grader.cli.accept",
     "demo": "grader.cli.demo",
 }
 

@@ -44,7 +44,7 @@ from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.preprocessors import DeduplicateIds, Execute
 from traitlets import import_item
 
-from grader.grading import intake
+from grader.grading import accepted, fingerprint, intake
 from grader.grading.executor import Job, TrustedExecute, launch_kernel, set_current_job
 from grader.grading.gradebook import GradebookLock, shared_gradebook_engine, wal_gradebook
 from grader.grading.sandbox import Sandbox, prepare_kit
@@ -81,6 +81,7 @@ class BatchResult:
     students: list[StudentResult]
     canary_seconds: float = 0.0
     summary_path: str = ""
+    scheduler: str = ""              # the Dask scheduler the kernels ran on, if any
 
     @property
     def failures(self) -> list[StudentResult]:
@@ -90,7 +91,7 @@ class BatchResult:
         return {
             "assignment": self.assignment, "course": self.course, "sandboxed": self.sandboxed,
             "jobs": self.jobs, "seconds": round(self.seconds, 2),
-            "canary_seconds": round(self.canary_seconds, 2),
+            "canary_seconds": round(self.canary_seconds, 2), "scheduler": self.scheduler,
             "graded": sum(s.status == "graded" for s in self.students),
             "skipped": sum(s.status == "skipped" for s in self.students),
             "failed": [{"student": s.student, "reason": s.reason} for s in self.failures],
@@ -205,6 +206,7 @@ class _Assignment:
     expected: dict[str, dict]        # notebook -> {"ids", "fixed"} (see intake.check_notebook)
     single_notebook: bool
     graded: dict[str, bool]          # student -> every grade of the submission is set
+    source: str = ""                 # fingerprint.source_hash of the assignment
 
 
 def _read_assignment(coursedir, assignment: str) -> _Assignment:
@@ -227,7 +229,16 @@ def _read_assignment(coursedir, assignment: str) -> _Assignment:
                       g.auto_score is not None or g.manual_score is not None
                       for nb in sub.notebooks for g in nb.grades)
                   for sub in a.submissions}
-        return _Assignment(expected, len(a.notebooks) == 1, graded)
+        return _Assignment(expected, len(a.notebooks) == 1, graded, fingerprint.source_hash(a))
+
+
+def read_assignment(course_root: Path, assignment: str) -> _Assignment:
+    """:func:`_read_assignment` for a course folder (no nbgrader app needed)."""
+    from types import SimpleNamespace
+
+    db = Path(course_root).resolve() / "gradebook.db"
+    return _read_assignment(SimpleNamespace(db_url=f"sqlite:///{db}", course_id="default_course"),
+                            assignment)
 
 
 def _folder(coursedir, kind: str) -> Path:
@@ -235,18 +246,11 @@ def _folder(coursedir, kind: str) -> Path:
     return Path(coursedir.root) / getattr(coursedir, f"{kind}_directory")
 
 
-def _submission_time(folder: Path) -> float:
-    times = []
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                times.append(os.lstat(os.path.join(dirpath, name)).st_mtime)
-    return max(times, default=0.0)
-
-
 def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
-          graded: dict[str, bool]) -> tuple[dict[str, StudentResult], list[str]]:
-    """A result per student, and who to grade: skip what is graded and not resubmitted."""
+          info: _Assignment, limits: intake.Limits) -> tuple[dict[str, StudentResult], list[str]]:
+    """A result per student, and who to grade: a submission refused at intake fails here
+    (nothing to run); one graded before is graded again only when its fingerprint changed
+    (:mod:`grader.grading.fingerprint`: submission, tests or grader), or with ``force``."""
     submitted = _folder(coursedir, "submitted")
     found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}")
                    if p.parent.name != CANARY and (p.is_dir() or p.is_symlink()))
@@ -256,18 +260,40 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
         if s not in results:
             results[s] = StudentResult(s, status="failed",
                                        reason=f"no submission in submitted/{s}/{assignment}/")
+    renames = accepted.load(Path(coursedir.root)).get(assignment, {})
     todo = []
     for s in wanted:
-        out_dir = _folder(coursedir, "autograded") / s / assignment
-        outputs = list(out_dir.glob("*.ipynb")) if out_dir.is_dir() else []
-        fresh = (outputs and graded.get(s, False) and min(p.stat().st_mtime for p in outputs)
-                 >= _submission_time(submitted / s / assignment))
-        if fresh and not force:
+        seen = intake.inspect(submitted / s / assignment, limits, info.expected, renames.get(s))
+        if seen.refusal:
+            results[s].status, results[s].reason = "failed", f"refused: {seen.refusal}"
+            results[s].notes += seen.notes
+            continue
+        why = fingerprint.changes(
+            fingerprint.read(_folder(coursedir, "autograded") / s / assignment),
+            fingerprint.make(seen, info.source))
+        if not why and info.graded.get(s, False) and not force:
             results[s].status = "skipped"
-            results[s].reason = "already graded (use --force to grade again)"
+            results[s].reason = "already graded; submission, tests and grader unchanged (--force grades again)"
+            results[s].notes += seen.notes
         else:
+            if info.graded.get(s, False) and why:
+                results[s].notes.append("graded again: " + ", ".join(why))
             todo.append(s)
     return results, todo
+
+
+def _merge_summary(path: Path, data: dict) -> dict:
+    """This batch's summary, with the latest entry of students it did not see kept from the
+    previous summary (a batch of one student, e.g. from ``watch``, keeps the class's)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        previous = {s["student"]: s for s in old.get("students", []) if isinstance(s, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        previous = {}
+    seen = {s["student"] for s in data["students"]}
+    data["students"] = sorted(data["students"] + [v for k, v in previous.items() if k not in seen],
+                              key=lambda s: s["student"])
+    return data
 
 
 # --------------------------------------------------------------------------------------
@@ -275,7 +301,7 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
 # --------------------------------------------------------------------------------------
 
 def run_canary(app, course_root: Path, assignment: str, box: Sandbox, kit_dir: Path,
-               scratch_root: Path) -> float:
+               scratch_root: Path, cluster=None) -> float:
     """Grade the instructor's solution notebooks in the batch's sandbox; raise
     :class:`BatchError` unless every test passes.  Writes nothing to the gradebook."""
     t0 = time.monotonic()
@@ -289,7 +315,8 @@ def run_canary(app, course_root: Path, assignment: str, box: Sandbox, kit_dir: P
     try:
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
-            job = Job(CANARY, assignment, course_root, scratch, kit_dir, 0, box, loop=loop)
+            job = Job(CANARY, assignment, course_root, scratch, kit_dir, 0, box, loop=loop,
+                      cluster=cluster)
             executor = TrustedExecute(parent=app)
             resources = {"nbgrader": {"db_url": app.coursedir.db_url, "assignment": assignment,
                                       "notebook": path.stem, "student": CANARY},
@@ -330,7 +357,7 @@ class _Batch:
 
     def __init__(self, app, course_root: Path, assignment: str, info: _Assignment,
                  box: Sandbox, jobs: int, scratch_root: Path, kit_dir: Path,
-                 log: _JobLogHandler) -> None:
+                 log: _JobLogHandler, cluster=None) -> None:
         self.app, self.course_root, self.assignment, self.info, self.box = \
             app, course_root, assignment, info, box
         self.db_path = Path(app.coursedir.db_url.replace("sqlite:///", ""))
@@ -341,6 +368,7 @@ class _Batch:
         self.notebook_timeout = TrustedExecute(parent=app).notebook_timeout
         self.limits = intake.Limits(parent=app)
         self.scratch_root, self.kit_dir, self.log = scratch_root, kit_dir, log
+        self.cluster = cluster
 
     def grade_one(self, result: StudentResult) -> StudentResult:
         from nbgrader.coursedir import CourseDirectory
@@ -353,11 +381,12 @@ class _Batch:
         scratch = Path(tempfile.mkdtemp(prefix=f"{slot}-", dir=self.scratch_root))
         os.chmod(scratch, 0o711)
         job = Job(student, self.assignment, self.course_root, scratch, self.kit_dir, slot,
-                  self.box, lock=self.lock, loop=asyncio.new_event_loop())
+                  self.box, lock=self.lock, loop=asyncio.new_event_loop(), cluster=self.cluster)
         self.log.results[threading.get_ident()] = result
         try:
             seen = intake.inspect(_folder(self.app.coursedir, "submitted") / student / self.assignment,
-                                  self.limits, self.info.expected)
+                                  self.limits, self.info.expected,
+                                  accepted.for_student(self.course_root, self.assignment, student))
             result.notes += seen.notes
             if seen.refusal:
                 result.status, result.reason = "failed", f"refused: {seen.refusal}"
@@ -365,7 +394,7 @@ class _Batch:
             staged_root = scratch / "submitted"
             intake.stage(seen, staged_root / student / self.assignment)
             set_current_job(job)
-            if self.info.single_notebook:
+            if self.info.single_notebook and self.cluster is None:
                 # the kernel boots (a second of imports) while nbgrader prepares the notebook
                 try:
                     job.kernels += 1
@@ -384,6 +413,8 @@ class _Batch:
                 try:
                     converter.start()
                     result.status = "graded"
+                    fingerprint.write(_folder(self.app.coursedir, "autograded") / student / self.assignment,
+                                      fingerprint.make(seen, self.info.source))
                 except Exception as exc:  # NbGraderException and anything nbgrader missed
                     result.status = "failed"
                     result.reason = converter.failure or _describe(exc)
@@ -428,12 +459,16 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
               students: list[str] | None = None, sandbox: bool = True,
               summary_path: Path | None = None, progress: bool = True,
               config_overrides: list[str] | None = None, quiet: bool = True,
-              canary: bool = True) -> BatchResult:
+              canary: bool = True, scheduler: str | None = None) -> BatchResult:
     """Grade every submission of ``assignment`` in ``course_root``; never raises for one student.
 
     Raises :class:`~grader.grading.sandbox.SandboxUnavailable` when ``sandbox`` is asked for
     and cannot be had, and :class:`BatchError` when nobody can be graded (the assignment is
     not in the gradebook, the canary fails) -- before any grade is written.
+
+    With ``scheduler`` (a Dask scheduler's address) the kernels run on that cluster's workers
+    (:mod:`grader.grading.cluster`); everything else, the gradebook included, stays here, and
+    at least twice as many submissions as the cluster has threads are in flight.
     """
     from nbgrader.apps import AutogradeApp
 
@@ -443,7 +478,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
     jobs = max(1, jobs)
     course_root = Path(course_root).resolve()
     old_cwd = os.getcwd()
-    app = job_log = None
+    app = job_log = cluster = None
     scratch_root = Path(tempfile.mkdtemp(prefix="rnns-autograde-"))
     os.chmod(scratch_root, 0o711)
     os.chdir(course_root)   # nbgrader's converters chdir here; make every thread agree
@@ -464,12 +499,20 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
             box.check_available()
             box.check_isolated(course_root)
         kit_dir = prepare_kit(scratch_root)
+        if scheduler:
+            from grader.grading.cluster import Cluster
+
+            cluster = Cluster(scheduler)
+            jobs = max(jobs, 2 * cluster.threads())
         info = _read_assignment(app.coursedir, assignment)
-        results, todo = _plan(app.coursedir, assignment, students, force, info.graded)
+        results, todo = _plan(app.coursedir, assignment, students, force, info,
+                              intake.Limits(parent=app))
         canary_seconds = 0.0
         if canary and todo:
-            canary_seconds = run_canary(app, course_root, assignment, box, kit_dir, scratch_root)
-        batch = _Batch(app, course_root, assignment, info, box, jobs, scratch_root, kit_dir, job_log)
+            canary_seconds = run_canary(app, course_root, assignment, box, kit_dir, scratch_root,
+                                        cluster)
+        batch = _Batch(app, course_root, assignment, info, box, jobs, scratch_root, kit_dir, job_log,
+                       cluster)
         bar = None
         if progress and todo:
             from tqdm import tqdm
@@ -492,17 +535,21 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                 bar.close()
         batch.read_scores(results)
         out = BatchResult(assignment, str(course_root), sandbox, jobs, time.monotonic() - start,
-                          [results[s] for s in sorted(results)], canary_seconds)
+                          [results[s] for s in sorted(results)], canary_seconds,
+                          scheduler=scheduler or "")
         path = Path(summary_path) if summary_path else (
             _folder(app.coursedir, "autograded") / SUMMARY_NAME.format(assignment=assignment))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out.to_json(), indent=2, ensure_ascii=False) + "\n",
+        path.write_text(json.dumps(_merge_summary(path, out.to_json()), indent=2,
+                                   ensure_ascii=False) + "\n",
                         encoding="utf-8")
         out.summary_path = str(path)
         return out
     finally:
         os.chdir(old_cwd)
         shutil.rmtree(scratch_root, ignore_errors=True)
+        if cluster is not None:
+            cluster.close()
         if job_log is not None:
             app.log.removeHandler(job_log)
 
@@ -529,6 +576,7 @@ def format_table(batch: BatchResult) -> str:
     lines += ["", f"{graded} graded, {sum(s.status == 'skipped' for s in batch.students)} skipped, "
                   f"{len(batch.failures)} failed in {batch.seconds:.1f} s "
                   f"(canary {batch.canary_seconds:.1f} s; "
-                  f"{'sandboxed' if batch.sandboxed else 'NOT sandboxed'}, {batch.jobs} jobs); "
+                  f"{'sandboxed' if batch.sandboxed else 'NOT sandboxed'}, {batch.jobs} jobs"
+                  f"{f', kernels on Dask at {batch.scheduler}' if batch.scheduler else ''}); "
                   f"summary: {batch.summary_path}"]
     return "\n".join(lines)

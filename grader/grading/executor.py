@@ -88,6 +88,7 @@ class Job:
     kernels: int = 0
     notebook: str = ""
     incidents: list[str] = field(default_factory=list)
+    cluster: Any = None              # a grader.grading.cluster.Cluster: kernels run on Dask workers
 
     def take_prestarted(self):
         launched, self.prestarted = self.prestarted, None
@@ -181,7 +182,10 @@ class TrustedExecute(Execute):
                                       info["student"])
         try:
             with job.unlocked():
-                job.loop.run_until_complete(self._execute_all(job, table, helpers, key))
+                if job.cluster is not None:   # the same _execute_all, on a Dask worker
+                    self.nb = job.cluster.execute(self, job, table, helpers, key)
+                else:
+                    job.loop.run_until_complete(self._execute_all(job, table, helpers, key))
         finally:
             if own_job:
                 job.loop.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,9 +112,12 @@ def _read_regular(path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
-def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = None) -> Inspection:
+def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = None,
+            accepted: dict[str, str] | None = None) -> Inspection:
     """Read ``submitted/<student>/<assignment>`` safely; ``expected`` maps notebook names (no
-    ``.ipynb``) to ``{"ids", "fixed"}`` (see :func:`check_notebook`); ``None`` skips that check."""
+    ``.ipynb``) to ``{"ids", "fixed"}`` (see :func:`check_notebook`); ``None`` skips that check.
+    ``accepted`` maps a file the student named otherwise to the notebook it is graded as (the
+    instructor's ``python -m grader accept``; :mod:`grader.grading.accepted`)."""
     result = Inspection()
     try:
         for level in (folder.parent, folder):
@@ -145,17 +149,25 @@ def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = Non
         notebooks = [n for n in top_files if n.endswith(".ipynb")]
         wanted = sorted(f"{n}.ipynb" for n in expected) if expected is not None else notebooks
         found = [n for n in wanted if n in notebooks]
-        if not found:
-            others = ", ".join(top_files[:5]) or "nothing"
-            raise Refused(f"no notebook of this assignment: expected {', '.join(wanted) or '*.ipynb'}, "
-                          f"found {others}")
-        for name in found:
+        renamed = {src: dst for src, dst in (accepted or {}).items()
+                   if src in notebooks and dst in wanted and dst not in found}
+        if not found and not renamed:
+            raise Refused(_nothing_to_grade(folder, top_files, entries, wanted, notebooks))
+        for name, as_name in [(n, n) for n in found] + sorted(renamed.items()):
             data = _read_regular(folder / name, limits.notebook_mb * 2**20)
-            check_notebook(name, data, limits, (expected or {}).get(name[:-len(".ipynb")]))
-            result.notebooks[name] = data
+            check_notebook(name, data, limits, (expected or {}).get(as_name[:-len(".ipynb")]))
+            result.notebooks[as_name] = data
+            if name != as_name:
+                result.notes.append(f"renamed notebook {name} graded as {as_name} "
+                                    "(accepted by the instructor)")
         if TIMESTAMP in top_files:
             result.timestamp = _read_regular(folder / TIMESTAMP, 4096)
-        ignored = [n for n in top_files if n not in found and n != TIMESTAMP]
+        extra = [n for n in notebooks if n not in found and n not in renamed]
+        if extra:
+            result.notes.append(f"{len(result.notebooks) + len(extra)} notebooks: graded "
+                                f"{', '.join(sorted(result.notebooks))}; not graded: {', '.join(extra[:8])}")
+        ignored = [n for n in top_files if n not in found and n not in renamed
+                   and n not in extra and n != TIMESTAMP]
         ignored += sorted(f"{rel}/" for rel, info in entries
                           if stat.S_ISDIR(info.st_mode) and len(rel.parts) == 1)
         if ignored:
@@ -168,6 +180,20 @@ def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = Non
     except OSError as exc:
         result.refusal = f"the submission cannot be read: {exc.strerror} ({exc.filename})"
     return result
+
+
+def _nothing_to_grade(folder: Path, top_files: list[str], entries: list, wanted: list[str],
+                      notebooks: list[str]) -> str:
+    """Why a folder without the assignment's notebook cannot be graded: empty, renamed, other."""
+    expected = ", ".join(wanted) or "*.ipynb"
+    if not entries:
+        return f"empty submission: the folder holds no file (expected {expected})"
+    if notebooks:
+        student, assignment = folder.parent.name, folder.name
+        return (f"renamed notebook: found {', '.join(notebooks[:3])}, expected {expected}; if it "
+                f"is the student's work: python -m grader accept "
+                f"{' '.join(map(shlex.quote, (assignment, student, notebooks[0])))}")
+    return f"no notebook of this assignment: expected {expected}, found {', '.join(top_files[:5]) or 'only folders'}"
 
 
 def check_notebook(name: str, data: bytes, limits: Limits, expected: dict | None) -> None:

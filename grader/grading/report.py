@@ -17,6 +17,11 @@ Students are everyone the gradebook knows plus everyone with a folder in ``submi
 ``autograded/``.  Only *graded* submissions enter the statistics; the others are listed
 with a note (no submission, submitted but not autograded, autograde failed, or waiting
 for manual grading).  A question is *passed* when it earned its full points.
+
+Why a submission is not graded, or what was odd about a graded one (two notebooks, a renamed
+notebook accepted, files left out), comes from the last ``python -m grader autograde`` run
+that saw the student (``autograded/<assignment>-autograde-summary.json``) and goes into the
+``note`` of every output, and so into the LMS exports.
 """
 from __future__ import annotations
 
@@ -107,6 +112,26 @@ def _folders(course_root: Path, kind: str, assignment: str) -> set[str]:
     return {p.name for p in base.iterdir() if (p / assignment).is_dir()}
 
 
+def _batch_entries(course_root: Path, assignment: str) -> dict[str, dict]:
+    """Student -> the latest autograde batch's entry (status, reason, notes), if any."""
+    path = course_root / "autograded" / f"{assignment}-autograde-summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {s["student"]: s for s in data.get("students", []) if isinstance(s, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _note(entry: dict | None, default: str) -> str:
+    """The batch's reason (failed) or anomalies (graded), else ``default``."""
+    if not entry:
+        return default
+    notes = [n for n in entry.get("notes", []) if not n.startswith("graded again:")]
+    if entry.get("status") == "failed":
+        return "; ".join([f"autograde failed: {entry.get('reason', '')}"] + notes)
+    return "; ".join(notes) or default
+
+
 def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], list[StudentRow]]:
     """Questions (in notebook order) and one row per student, from ``gradebook.db``."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -119,6 +144,7 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
     _ensure_alembic_on_path()
     submitted = _folders(course_root, "submitted", assignment)
     autograded = _folders(course_root, "autograded", assignment)
+    batch = _batch_entries(course_root, assignment)
     with Gradebook(f"sqlite:///{db}") as gb:
         try:
             record = gb.find_assignment(assignment)
@@ -138,7 +164,8 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
             except MissingEntry:
                 note = ("submitted but not autograded yet" if name in submitted
                         else "no submission")
-                rows.append(StudentRow(name, MISSING, note))
+                rows.append(StudentRow(name, MISSING, _note(batch.get(name), note)
+                                       if name in submitted else note))
                 continue
             late = {"seconds_late": float(submission.total_seconds_late or 0.0),
                     "penalty": float(sum(nb.late_submission_penalty or 0.0
@@ -149,13 +176,17 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
             ungraded = [g for g in grades.values() if g.max_score > 0
                         and g.auto_score is None and g.manual_score is None]
             if name not in autograded:
-                rows.append(StudentRow(name, NOT_GRADED, "autograde failed: not graded "
-                                       "(see nbgrader's log for this submission)"))
+                rows.append(StudentRow(name, NOT_GRADED, _note(batch.get(name), "autograde failed: "
+                                       "not graded (see nbgrader's log for this submission)")))
             elif ungraded:
                 rows.append(StudentRow(name, NOT_GRADED, f"{len(ungraded)} cell(s) wait for "
                                        "manual grading", scores, **late))
             else:
-                rows.append(StudentRow(name, GRADED, "", scores, **late))
+                entry = batch.get(name)
+                note = _note(entry, "")
+                if entry and entry.get("status") == "failed":
+                    note = f"latest submission not graded ({note}); the score is an earlier one's"
+                rows.append(StudentRow(name, GRADED, note, scores, **late))
     return questions, rows
 
 
