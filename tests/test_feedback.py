@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import re
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -76,8 +77,19 @@ raise ValueError("\\x1b[31mred\\x1b[0m \\x1b]8;;javascript:window.__pwned='osc'\
 MARKDOWN_CELL = ("My notes <script>window.__pwned = 'markdown'</script>\n\n"
                  "<img src=x onerror=\"window.__pwned = 'markdown img'\">\n\n"
                  "[a link](javascript:window.__pwned='markdown link')\n")
-HIDDEN_LINE = "rng = np.random.default_rng(202)"  # a hidden-test line of question 2
-SMUGGLE = f"import base64\nprint(base64.b64decode({base64.b64encode(HIDDEN_LINE.encode())!r}).decode())\n"
+
+
+def hidden_line() -> str:
+    """A secret line that is in no cell of the solved exercise: a hidden-test line."""
+    with tempfile.TemporaryDirectory(prefix="rnns-solved-") as tmp:
+        cells = nbformat.read(solved_exercise(Path(tmp) / f"{A}.ipynb"), as_version=4).cells
+    lines = {leaks.squash(line) for cell in cells for line in cell.source.splitlines()}
+    return sorted(SECRETS - lines)[0]
+
+
+def smuggle(line: str) -> str:
+    """A cell that prints ``line`` without writing it: it decodes it from base64."""
+    return f"import base64\nprint(base64.b64decode({base64.b64encode(line.encode())!r}).decode())\n"
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +101,9 @@ def course(tmp_path_factory):
     course.submit("xss", A, solved_exercise(tmp / "xss.ipynb", [
         new_code_cell(PAYLOAD_CELL), new_markdown_cell(MARKDOWN_CELL), new_code_cell(ESCAPE_CELL)]),
         name=name)
-    course.submit("smuggle", A, solved_exercise(tmp / "smuggle.ipynb", [new_code_cell(SMUGGLE)]),
-                  name=name)
+    course.hidden_line = hidden_line()
+    course.submit("smuggle", A, solved_exercise(tmp / "smuggle.ipynb", [
+        new_code_cell(smuggle(course.hidden_line))]), name=name)
     proc = course.autograde(A, "*")  # one nbgrader run for the three
     assert proc.returncode == 0, proc.stderr[-3000:]
     return course
@@ -122,8 +135,7 @@ def test_feedback_for_a_correct_student_and_withheld_for_a_leak(course, capsys):
     assert f"sol: feedback/sol/{A}/{A}.html" in printed
     assert f"xss: feedback/xss/{A}/{A}.html" in printed
     (line,) = [x for x in printed.splitlines() if x.startswith("smuggle:")]
-    assert "NO FEEDBACK: feedback withheld" in line and HIDDEN_LINE in line, line
-    assert leaks.squash(HIDDEN_LINE) in SECRETS
+    assert "NO FEEDBACK: feedback withheld" in line and course.hidden_line in line, line
     assert not _page(course, "smuggle").exists()
 
     for student in ("sol", "xss"):
@@ -137,22 +149,21 @@ def test_feedback_for_a_correct_student_and_withheld_for_a_leak(course, capsys):
                        "before_activation = np.dot(h_prev, W_state) + input_term + b_cell"):
             assert answer in text, (student, answer)
         # and no hidden-test line
-        assert "default_rng(202)" not in text and "BEGIN HIDDEN" not in text
+        assert course.hidden_line not in text and "BEGIN HIDDEN" not in text
         hidden_only = SECRETS - own
         assert not [s for s in hidden_only if s in text]
 
 
 def test_audit_compares_lines_not_json(course, tmp_path):
-    secret = "check_close(as_row(v), v[None, :], f\"as_row of a vector of length {n}\")"
-    assert leaks.squash(secret) in SECRETS
+    secret = course.hidden_line
     page = tmp_path / "page.html"
     page.write_text(f"<pre><span>x = 1</span>\n{secret}</pre>")
     assert feedback.audit([page], SECRETS, set()) != []
-    assert feedback.audit([page], SECRETS, {leaks.squash(secret)}) == []  # their own line
+    assert feedback.audit([page], SECRETS, {secret}) == []  # their own line
     # a secret inside a longer line (an output quoting it) is a leak, unless theirs
     page.write_text(f"<div>printed: {secret}</div>")
     assert feedback.audit([page], SECRETS, {"x = 1"}) != []
-    assert feedback.audit([page], SECRETS, {leaks.squash(secret)}) == []
+    assert feedback.audit([page], SECRETS, {secret}) == []
     # a submitted notebook's JSON lines ("    x = 1\\n",) are never the comparison
     own = feedback.own_lines(course.root, "sol", A)
     assert "return np.asarray(v).reshape(1, -1)" in own
