@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "bench": "grader.cli.bench",
     "autograde": "grader.cli.autograde",
     "accept": "grader.cli.accept",
+    "watch": "grader.cli.watch",
     "demo": "grader.cli.demo",
 }
 
