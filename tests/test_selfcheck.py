@@ -283,3 +283,26 @@ def test_json_for_tools(tmp_path, capsys):
     error = json.loads(capsys.readouterr().out)
     assert error["ok"] is False and "does not exist" in error["error"]
     assert error["questions"] == [] and error["version"] == 1
+
+
+def test_a_kernel_without_the_kit_is_reported_once(tmp_path):
+    """The first cell cannot import the kit: one warning, no NameError per question; another
+    missing module (its name starts like "kit") is an ordinary error."""
+    def notebook(name: str, setup: str) -> Path:
+        nb = new_notebook(cells=[_graded(setup, "setup"), _graded("check_close(1, 1)", "t-one"),
+                                 _graded("check_equal(2, 2)", "t-two")])
+        nb.cells[0].metadata["nbgrader"].update(grade=False, points=0)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, tmp_path / name)
+        return tmp_path / name
+
+    no_kit = selfcheck.check_notebook(notebook("no_kit.ipynb", "import grader.checks_missing"),
+                                      timeout=60)
+    assert [(q.status, q.message) for q in no_kit.questions] == [
+        (selfcheck.NOT_RUN, "not run: the course kit is missing in the notebook's kernel")] * 2
+    assert sum("cannot import the course kit" in w for w in no_kit.warnings) == 1
+
+    other = selfcheck.check_notebook(notebook("other.ipynb", "import kitchen_sink"), timeout=60)
+    assert [q.status for q in other.questions] == [selfcheck.ERROR] * 2
+    assert all(q.message.startswith("NameError") for q in other.questions)

@@ -66,6 +66,10 @@ HINTS = {
     NOT_RUN: "fix the problem reported above, then check again",
 }
 
+# A set-up cell's error that means the kernel has no kit: Python's own message, or the one of
+# the exercises' first cell (grader.kit.SETUP_PREAMBLE).
+_NO_KIT = re.compile(r"No module named 'grader[.']|course kit is not installed")
+
 # Run once after the notebook, in the same kernel: where did the tests' helpers come from?
 _PROBE = ("import sys as _rnns_sys\n"
           "print(getattr(_rnns_sys.modules.get('grader.checks'), '__file__', ''))\n"
@@ -382,7 +386,7 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
         elif error is not None and error.get("ename") != "NotImplementedError":
             text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"
             warnings.append(f"{name} raised {_whole(text)}")
-            if error.get("ename") == "ModuleNotFoundError" and re.search(r"grader|kit", text):
+            if error.get("ename") == "ModuleNotFoundError" and _NO_KIT.search(text):
                 kit_missing = True
                 warnings.append("the notebook's kernel cannot import the course kit: "
                                 + HINTS["no kit"])
