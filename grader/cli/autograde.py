@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", default=[], metavar="--Class.trait=value",
                         help="extra nbgrader/grader configuration, e.g. "
                              "--config=--Execute.timeout=30 (repeatable)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the sandboxed kernels on this Dask scheduler's workers "
+                             "(e.g. tcp://10.0.0.5:8786; needs the 'cluster' extra); the "
+                             "gradebook is written here only")
     parser.add_argument("--verbose", action="store_true", help="show nbgrader's own log")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         batch = autograde(course, args.assignment, jobs=args.jobs, force=args.force,
                           students=args.student, sandbox=not args.unsafe_no_sandbox,
                           summary_path=args.summary, progress=not args.no_progress,
-                          config_overrides=args.config, quiet=not args.verbose)
+                          config_overrides=args.config, quiet=not args.verbose,
+                          scheduler=args.scheduler)
     except SandboxUnavailable as exc:
         print(f"grader autograde: refusing to run student code unsandboxed: {exc}", file=sys.stderr)
         return 2
