@@ -9,7 +9,11 @@ its own start-up:
   outside the kernel) -- or, with ``--baseline per-student``, one ``nbgrader autograde
   --student S`` process per student, as the pitfalls recommend to survive bad submissions;
 * **ours**: ``python -m grader autograde ASSIGNMENT --jobs N`` (intake, the canary -- one more
-  notebook graded -- and N kernels at a time).
+  notebook graded -- and N kernels at a time);
+* and, in the same run, ours with ``--jobs 1``, ``--jobs 2`` and ``--scheduler`` on a local Dask
+  cluster of two one-thread workers (:class:`grader.grading.cluster.LocalCluster`, started
+  once per run; ``--no-dask`` leaves it out): ``seconds_per_submission`` and
+  ``ratio_vs_nbgrader`` hold every mode.
 
 One JSON line per assignment (``--assignment`` repeatable; default: every chapter).
 
@@ -45,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate the two this many times; medians are reported")
     parser.add_argument("--keep", type=Path, default=None, help="keep the courses here")
+    parser.add_argument("--no-dask", action="store_true",
+                        help="leave out the Dask path (two local workers)")
 
 
 def _submissions(course, assignment: str, n: int) -> None:
@@ -93,13 +99,16 @@ def _time_nbgrader(course, assignment: str, students: list[str], mode: str) -> f
     return time.perf_counter() - t0
 
 
-def _time_ours(course, assignment: str, jobs: int, sandbox: bool) -> float:
+def _time_ours(course, assignment: str, jobs: int, sandbox: bool,
+               scheduler: str | None = None) -> float:
     from grader.release import nbgrader_env
 
     cmd = [sys.executable, "-m", "grader", "autograde", assignment, "--jobs", str(jobs),
            "--course", str(course.root), "--no-progress"]
     if not sandbox:
         cmd.append("--unsafe-no-sandbox")
+    if scheduler:
+        cmd += ["--scheduler", scheduler]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=nbgrader_env(), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
@@ -113,12 +122,26 @@ def run(args: argparse.Namespace) -> int:
 
     assignments = args.assignment or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     status = 0
-    for assignment in assignments:
-        status |= _bench_one(args, assignment)
+    cluster = None
+    if not args.no_dask:
+        try:
+            from grader.grading.cluster import LocalCluster
+
+            cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="rnns-bench-dask-")), workers=2)
+        except ImportError as exc:
+            print(f"bench autograde: no Dask path ({exc}; pip install -e '.[cluster]')",
+                  file=sys.stderr)
+    try:
+        for assignment in assignments:
+            status |= _bench_one(args, assignment, cluster.address if cluster else None)
+    finally:
+        if cluster is not None:
+            cluster.close()
+            shutil.rmtree(cluster.folder, ignore_errors=True)
     return status
 
 
-def _bench_one(args: argparse.Namespace, assignment: str) -> int:
+def _bench_one(args: argparse.Namespace, assignment: str, scheduler: str | None = None) -> int:
     from grader.course import Course, make_course
 
     args = argparse.Namespace(**{**vars(args), "assignment": assignment})
@@ -129,19 +152,35 @@ def _bench_one(args: argparse.Namespace, assignment: str) -> int:
         _submissions(pristine, args.assignment, args.n)
         students = sorted(p.name for p in (pristine.root / "submitted").iterdir())
         t_nb, t_ours, identical = [], [], True
+        modes = {f"jobs{j}": (j, None) for j in (1, 2) if j != args.jobs}   # ours is --jobs N
+        if scheduler:
+            modes["dask2"] = (1, scheduler)   # (--jobs is raised to twice the cluster's threads)
+        t_modes: dict[str, list[float]] = {m: [] for m in modes}
         for r in range(args.repeat):
             base = Course(Path(shutil.copytree(pristine.root, workdir / f"nbgrader{r}")))
             ours = Course(Path(shutil.copytree(pristine.root, workdir / f"ours{r}")))
-            order = ("nbgrader", "ours") if r % 2 == 0 else ("ours", "nbgrader")
+            order = ["nbgrader", "ours", *modes]
+            if r % 2:
+                order.reverse()
             for who in order:   # alternate, so that a change of machine load hits both
                 if who == "nbgrader":
                     t_nb.append(_time_nbgrader(base, args.assignment, students, args.baseline))
-                else:
+                elif who == "ours":
                     t_ours.append(_time_ours(ours, args.assignment, args.jobs,
                                              not args.unsafe_no_sandbox))
+                else:
+                    other = Course(Path(shutil.copytree(pristine.root, workdir / f"{who}-{r}")))
+                    jobs, address = modes[who]
+                    t_modes[who].append(_time_ours(other, args.assignment, jobs,
+                                                   not args.unsafe_no_sandbox, address))
+                    identical &= (_scores(other, args.assignment, students)
+                                  == _scores(base, args.assignment, students))
+                    shutil.rmtree(other.root, ignore_errors=True)
             identical &= (_scores(base, args.assignment, students)
                           == _scores(ours, args.assignment, students))
         med_nb, med_ours = statistics.median(t_nb), statistics.median(t_ours)
+        per_mode = {"nbgrader": med_nb, f"jobs{args.jobs}": med_ours,
+                    **{m: statistics.median(t) for m, t in t_modes.items()}}
         print(json.dumps({
             "benchmark": "autograde", "assignment": args.assignment, "n": args.n,
             "jobs": args.jobs, "baseline": f"nbgrader autograde ({args.baseline}, sequential)",
@@ -149,6 +188,8 @@ def _bench_one(args: argparse.Namespace, assignment: str) -> int:
             "nbgrader_s_per_submission": round(med_nb / args.n, 2),
             "ours_s_per_submission": round(med_ours / args.n, 2),
             "ratio": round(med_nb / med_ours, 2) if med_ours else None,
+            "seconds_per_submission": {m: round(t / args.n, 2) for m, t in per_mode.items()},
+            "ratio_vs_nbgrader": {m: round(med_nb / t, 2) for m, t in per_mode.items() if t},
             "runs_nbgrader_s": [round(t, 2) for t in t_nb], "runs_ours_s": [round(t, 2) for t in t_ours],
             "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
             "sandboxed": not args.unsafe_no_sandbox, "scores_identical": identical,
