@@ -53,9 +53,10 @@ def test_the_submissions_are_graded_as_expected(course):
     """The premise of the other tests (and nbgrader's stderr rule, which `check` reports)."""
     assert course.total(A, "ada") == (11, 11)
     bob = {k: q.score for k, q in course.scores(A, "bob").items()}
-    # q1 passes only the visible tests; q6 is right but warns on stderr, which scores zero
+    # q1 passes only the visible tests; q6 is right and warns on stderr, which the grader's
+    # verdict ignores (plain nbgrader would have scored it zero)
     assert bob == {"q1-tests": 0, "q2-tests": 1, "q3-tests": 2, "q4-tests": 0,
-                   "q5-tests": 0, "q6-tests": 0}
+                   "q5-tests": 0, "q6-tests": 2}
     for path in (course.root / "submitted").glob(f"*/{A}/*.ipynb"):
         assert leaks.find_leaks(path.read_text(), SECRETS) == [], path
 
@@ -66,10 +67,10 @@ def test_class_report(course, tmp_path, capsys):
 
     assert summary["students"] == 4 and summary["graded"] == 2
     assert summary["max_score"] == 11
-    assert (summary["mean"], summary["median"], summary["min"], summary["max"]) == (7, 7, 3, 11)
+    assert (summary["mean"], summary["median"], summary["min"], summary["max"]) == (8, 8, 5, 11)
     rates = {q["question"]: q["pass_rate"] for q in summary["questions"]}
     assert rates == {"q1-tests": 0.5, "q2-tests": 1.0, "q3-tests": 1.0, "q4-tests": 0.5,
-                     "q5-tests": 0.5, "q6-tests": 0.5}
+                     "q5-tests": 0.5, "q6-tests": 1.0}
     notes = {s["student"]: s["note"] for s in summary["not_graded"]}
     assert set(notes) == {"cy", "dee"}
     assert "autograde failed" in notes["cy"] and notes["dee"] == "no submission"
@@ -77,8 +78,8 @@ def test_class_report(course, tmp_path, capsys):
     with (out / "scores.csv").open() as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert list(rows) == ["ada", "bob", "cy", "dee"]
-    assert rows["bob"]["q3-tests"] == "2" and rows["bob"]["q6-tests"] == "0"
-    assert (rows["ada"]["total"], rows["bob"]["total"]) == ("11", "3")
+    assert rows["bob"]["q3-tests"] == "2" and rows["bob"]["q6-tests"] == "2"
+    assert (rows["ada"]["total"], rows["bob"]["total"]) == ("11", "5")
     assert rows["cy"]["total"] == "" and rows["cy"]["status"] == "not graded"
     assert rows["dee"]["note"] == "no submission"
 
@@ -90,7 +91,7 @@ def test_class_report(course, tmp_path, capsys):
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
 
     code = main(["report", A, "--course", str(course.root), "--out", str(tmp_path / "cli")])
-    assert code == 0 and "mean 7.00, median 7.00" in capsys.readouterr().out
+    assert code == 0 and "mean 8.00, median 8.00" in capsys.readouterr().out
     assert (tmp_path / "cli" / "scores.csv").read_text() == (out / "scores.csv").read_text()
 
 
@@ -100,12 +101,12 @@ def _visible_text(html: str) -> str:
 
 
 def test_feedback_shows_scores_and_messages_but_no_hidden_test(course, capsys):
-    # what nbgrader's own feedback would be made of: the hidden tests, and tracebacks
-    # quoting them (so that the assertions below can fail)
+    # what nbgrader's own feedback would be made of: the hidden tests (so that the assertions
+    # below can fail); the grader's verdict quotes no test source
     autograded = nbformat.read(course.root / "autograded" / "bob" / A / f"{A}.ipynb", as_version=4)
     q1 = next(c for c in autograded.cells if c.metadata.nbgrader.get("grade_id") == "q1-tests")
-    assert "BEGIN HIDDEN TESTS" in q1.source
-    assert HIDDEN_CALL in "\n".join(q1.outputs[0].traceback)
+    assert "BEGIN HIDDEN TESTS" in q1.source and HIDDEN_CALL in q1.source
+    assert HIDDEN_CALL not in "\n".join(q1.outputs[0].traceback)
     assert leaks.find_leaks("\n".join(c.source for c in autograded.cells), SECRETS)
 
     assert main(["feedback", A, "--course", str(course.root)]) == 0
@@ -117,7 +118,7 @@ def test_feedback_shows_scores_and_messages_but_no_hidden_test(course, capsys):
         assert leaks.find_leaks(page.read_text(), SECRETS) == [], page
 
     bob = _visible_text((course.root / "feedback" / "bob" / A / f"{A}.html").read_text())
-    assert "(Score: 3.0 / 11.0)" in bob and "Test cell (Score: 0.0 / 2.0)" in bob
+    assert "(Score: 5.0 / 11.0)" in bob and "Test cell (Score: 0.0 / 2.0)" in bob
     # the hidden test's failure message stays, its source and traceback go
     assert re.search(r"CheckFailure: dot_result_shape\(\(\d+,\), \(\d+(, \d+)?\)\) should raise "
                      r"ValueError", bob)

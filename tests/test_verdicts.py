@@ -30,7 +30,9 @@ def kernel(user_ns: dict) -> Session:
 
     def link(request, what):
         return json.loads(module.serve(json.dumps(request), user_ns))
-    return Session(link)
+    session = Session(link)
+    module._ask = session.answer_callback        # a kernel's stdin channel, short-circuited
+    return session
 
 
 # --- the wire ------------------------------------------------------------------------------
@@ -107,6 +109,9 @@ def picky(x):
         raise MyError("negative")
     raise StopIteration
 
+def twice_scaled(x):
+    return 2 * scale(x)
+
 def batches(n):
     for i in range(n):
         yield i, i * i
@@ -156,6 +161,18 @@ def test_remote_exceptions(session):
         picky(1)
     with pytest.raises(wire.WireError):
         session.lookup("scale")(lambda: 0)                     # no functions into the kernel
+
+
+def test_provide_checks_a_question_on_its_own(session):
+    """Inside ``provide``, the student's ``scale`` is a stand-in the grader answers; the
+    student's own comes back afterwards."""
+    tests = HiddenTests(["import numpy as np\nfrom grader.checks import check_close\n"], key=0)
+    passed = tests.run("### BEGIN HIDDEN TESTS\n"
+                       "with provide(scale=lambda x: x + 100):\n"
+                       "    check_close(twice_scaled(np.ones(2)), [202, 202], 'with the grader\\'s scale')\n"
+                       "check_close(twice_scaled(np.ones(2)), [4, 4], 'with the student\\'s scale')\n"
+                       "### END HIDDEN TESTS\n", session)
+    assert passed == (True, "", ""), passed
 
 
 # --- the hidden tests' namespace -----------------------------------------------------------
@@ -211,7 +228,7 @@ def test_hidden_tests_reach_students_only_through_their_answers(path):
             answers |= _assigned(cell.source)
         elif meta.get("locked") and not meta.get("grade"):
             locked |= _assigned(cell.source)
-    grader_side = locked | {"hidden_rng", "assign"} | set(dir(builtins))
+    grader_side = locked | {"hidden_rng", "assign", "provide"} | set(dir(builtins))
     for cell, meta in cells:
         if not meta.get("grade"):
             continue

@@ -56,6 +56,9 @@ from grader.grading.sandbox import Sandbox, SandboxUnavailable, launch_kernel, p
 
 MAX_MESSAGE_BYTES = 64 * 2**20   # a kernel message larger than this is dropped by ZeroMQ
 SECRET_NAME = ".grader_secret"
+# A test cell's standard error, kept as display output so that nbgrader does not read it as a
+# failure (the verdict is the grader's); feedback scrubs it like standard error.
+STDERR_KEY = "rnns_stderr"
 
 
 def course_secret(course_root: Path) -> bytes:
@@ -332,12 +335,13 @@ class TrustedExecute(Execute):
         return reply is not None
 
     # -- calls from the hidden tests (run in a worker thread; served on the kernel's loop)
-    async def _serve_request(self, request: dict, what: str, timeout: float) -> dict:
+    async def _serve_request(self, request: dict, what: str, timeout: float,
+                             session: Session) -> dict:
         if self.kc is None or not await self._alive():
             raise StudentCrash(f"the kernel had died before {what} could run")
-        msg_id = self.kc.execute("", silent=True, store_history=False,
+        msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=True,
                                  user_expressions={"r": request_expression(request)})
-        reply = await self._request_reply(msg_id, timeout)
+        reply = await self._reply_answering_callbacks(msg_id, timeout, session)
         if reply is None:
             # its state is unknown now (an interrupt could land after the call returned):
             # the kernel is restarted, and the cells before replayed, before the next cell
@@ -365,12 +369,40 @@ class TrustedExecute(Execute):
             raise StudentError(f"the kernel's answer to {what} could not be read "
                                "(was the kernel's machinery changed?)") from None
 
-    def _link(self, loop, cell_deadline: float):
+    async def _reply_answering_callbacks(self, msg_id: str, timeout: float,
+                                         session: Session) -> dict | None:
+        """The shell reply to ``msg_id``; meanwhile, the kernel's input requests for that
+        call are the stand-ins of ``provide`` asking the grader: answer them."""
+        deadline = time.monotonic() + timeout
+        checked = time.monotonic()
+        while time.monotonic() < deadline:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=0.02)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+                continue
+            except Empty:
+                pass
+            try:
+                question = await self.kc.stdin_channel.get_msg(timeout=0)
+            except Empty:
+                question = None
+            if question is not None and question["parent_header"].get("msg_id") == msg_id:
+                prompt = str(question.get("content", {}).get("prompt", ""))
+                self.kc.input(session.answer_callback(prompt))
+            if time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                if not await self._alive():
+                    return None
+        return None
+
+    def _link(self, loop, cell_deadline: float, session: Session):
         def link(request: dict, what: str) -> dict:
             left = min(cell_deadline, self._deadline) - time.monotonic()
             if left <= 0:
                 raise StudentTimeout(f"the time limit of this test ran out before {what}")
-            future = asyncio.run_coroutine_threadsafe(self._serve_request(request, what, left), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                self._serve_request(request, what, left, session), loop)
             return future.result()
         return link
 
@@ -510,7 +542,8 @@ class TrustedExecute(Execute):
                 out = nbformat.v4.new_output("display_data", data=out.get("data", {}),
                                              metadata=out.get("metadata", {}))
             elif kind == "stream" and out.get("name") == "stderr":   # and this as a failure
-                out = nbformat.v4.new_output("stream", name="stdout", text=out.get("text", ""))
+                out = nbformat.v4.new_output("display_data", data={"text/plain": out.get("text", "")},
+                                             metadata={STDERR_KEY: True})
             elif kind == "error":
                 continue
             outputs.append(out)
@@ -520,7 +553,8 @@ class TrustedExecute(Execute):
                 [_error_output("KernelError", "this test did not run to its end")] + outputs
             return False
         deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
-        session = Session(self._link(loop, deadline))
+        session = Session(None)
+        session._link = self._link(loop, deadline, session)
         passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
         stuck, self._kernel_suspect = self._kernel_suspect, False

@@ -36,6 +36,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -79,6 +80,12 @@ class ScrubOutputs(Preprocessor):
                 output.text = scrub_stderr(output.text)
                 if not output.text:
                     continue
+            elif output.output_type == "display_data" and output.get("metadata", {}).get("rnns_stderr"):
+                # a test cell's standard error, which the grader kept out of nbgrader's scoring
+                text = scrub_stderr(str(output.get("data", {}).get("text/plain", "")))
+                if not text:
+                    continue
+                output = nbformat.v4.new_output("stream", name="stderr", text=text)
             outputs.append(output)
         cell.outputs = outputs
         return cell, resources

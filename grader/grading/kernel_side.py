@@ -30,6 +30,32 @@ def _from_handle(number):
         raise WireError(f"unknown handle {number}") from None
 
 
+_SAVED: dict = {}
+_ABSENT = object()
+
+
+def _ask(question):
+    """An input request to the grader through the kernel (builtins.input is already restored
+    when user expressions run, so the kernel's own raw_input is asked)."""
+    from IPython import get_ipython
+
+    return get_ipython().kernel.raw_input(question)
+
+
+def _stand_in(name):
+    """A function of the student's namespace that the grader answers: the call goes out as
+    an input request (the kernel's stdin channel) and the grader's value comes back."""
+    def stand_in(*args, **kwargs):
+        question = _json.dumps({"rnns_callback": name, "args": encode(list(args)),
+                                "kwargs": encode(dict(kwargs))})
+        answer = _json.loads(_ask(question))
+        if "raised" in answer:
+            raise RuntimeError(f"{name}: {answer['raised']}")
+        return decode(answer["value"])
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
+
+
 def _state(value):
     """What a call may change in place: an array's bytes, a generator's state."""
     return value.tobytes() if hasattr(value, "tobytes") else repr(value.bit_generator.state)
@@ -55,6 +81,19 @@ def _serve(request, user_ns):
         if name not in user_ns:
             return {"missing": True}
         return {"value": encode(user_ns[name], _handle_of)}
+    if op == "provide":   # stand-ins that ask the grader (see remote.provide)
+        for name in request["names"]:
+            _SAVED.setdefault(name, user_ns.get(name, _ABSENT))
+            user_ns[name] = _stand_in(name)
+        return {"value": None}
+    if op == "unprovide":
+        for name, value in list(_SAVED.items()):
+            if value is _ABSENT:
+                user_ns.pop(name, None)
+            else:
+                user_ns[name] = value
+        _SAVED.clear()
+        return {"value": None}
     target = _from_handle(request["target"])
     if op == "call":
         arrays = []

@@ -21,8 +21,9 @@ hidden part runs here, in a namespace that holds
 * from the visible part of the same cell: its imports, ``def``s and ALL-CAPS constants
   (``SCATTER_BUG = "..."``), so that the hidden part can name a mistake once;
 * ``hidden_rng(seed)``: a generator seeded by ``seed`` *and* by the submission, so that every
-  student's hidden inputs differ and no table of answers helps; ``assign`` (see
-  :mod:`grader.grading.remote`);
+  student's hidden inputs differ and no table of answers helps; ``assign`` and ``provide``
+  (see :mod:`grader.grading.remote`: ``with provide(gumbel_softmax=ref.gumbel_softmax):``
+  checks a later question on its own, whatever the student's earlier answer);
 * and, for every other name the code uses, the student's object of that name, as a
   :class:`~grader.grading.remote.Remote` (functions, classes, instances) or a copy (data).
 
@@ -46,7 +47,19 @@ from typing import Any
 
 import numpy as np
 
-from grader.grading.remote import MISSING, Remote, Session, assign
+import threading
+
+from grader.grading.remote import MISSING, Remote, Session, assign, provide
+
+_current = threading.local()
+
+
+def current_session() -> Session:
+    """The session of the hidden test running in this thread (for :class:`provide`)."""
+    session = getattr(_current, "session", None)
+    if session is None:
+        raise RuntimeError("provide() works only inside a hidden test")
+    return session
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$",
                     re.M | re.S)
@@ -111,7 +124,8 @@ class HiddenTests:
 
     def __init__(self, locked_sources: list[str], key: int) -> None:
         self.ns: dict[str, Any] = {"__name__": "__hidden_tests__", "__builtins__": builtins,
-                                   "hidden_rng": self._rng_factory(key), "assign": assign}
+                                   "hidden_rng": self._rng_factory(key), "assign": assign,
+                                   "provide": provide}
         self.helper_names: set[str] = set()
         for source in locked_sources:
             code = source if not source.lstrip().startswith(("%", "!")) else ""
@@ -132,6 +146,7 @@ class HiddenTests:
             return True, "", ""
         code = definitions(visible) + "\n\n" + hidden
         bound: dict[str, Any] = {}
+        _current.session = session
         try:
             for name in sorted((global_names(code) | self.helper_names) - self.ns.keys()):
                 value = session.lookup(name)
@@ -143,6 +158,7 @@ class HiddenTests:
         except Exception as exc:  # every failure of a hidden test costs its points
             return False, type(exc).__name__, str(exc) or type(exc).__name__
         finally:
+            _current.session = None
             for name, value in bound.items():
                 if self.ns.get(name) is value:
                     del self.ns[name]
