@@ -123,7 +123,11 @@ class Cluster:
     """A connection to a Dask scheduler, shared by a batch's threads."""
 
     def __init__(self, address: str, timeout: float = 30) -> None:
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise RuntimeError(f"--scheduler needs Dask's distributed package ({exc}): "
+                               "pip install -e '.[cluster]' (pinned in requirements.lock)") from None
 
         self.address = address
         self.client = Client(address, timeout=timeout, set_as_default=False)
