@@ -39,6 +39,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from grader.data.locate import describe, search_path
+
 PACKAGE = "chinese-poetry"
 VERSION = "2.0.1"
 TARBALL = f"{PACKAGE}-{VERSION}.tgz"
@@ -169,19 +171,14 @@ def find_poetry(data_dir: str | os.PathLike | None = None, *, allow_fetch: bool 
     Raises ``PoetryNotFoundError`` (saying where it looked and what to do) or
     ``PoetryChecksumError``.
     """
-    candidates: list[tuple[str, Path]] = []
-    if data_dir is not None:
-        candidates.append(("data_dir argument / --data-dir", Path(data_dir)))
-    if os.environ.get(ENV_VAR):
-        candidates.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR])))
-    candidates.append(("user cache", cache_dir()))
+    candidates = search_path(data_dir, ENV_VAR, cache_dir())
     for _, directory in candidates:
         found = _verified_extract(directory)
         if found is not None:
             return found
         if (directory / TARBALL).is_file():
             return extract(directory / TARBALL, directory)
-    looked = "\n".join(f"  {what}: {d}" for what, d in candidates)
+    looked = describe(candidates)
     error = ""
     if allow_fetch:
         try:

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.data.locate import describe, search_path
+
 SPLITS = ("train", "valid", "test")
 FILENAMES = {split: f"ptb.{split}.txt" for split in SPLITS}
 
@@ -141,17 +143,12 @@ def find_ptb(data_dir: str | os.PathLike | None = None, *, allow_download: bool 
     Raises ``PTBNotFoundError`` (saying where it looked and what to do) or
     ``PTBChecksumError``.
     """
-    candidates: list[tuple[str, Path]] = []
-    if data_dir is not None:
-        candidates.append(("data_dir argument / --data-dir", Path(data_dir)))
-    if os.environ.get(ENV_VAR):
-        candidates.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR])))
-    candidates.append(("user cache", cache_dir()))
+    candidates = search_path(data_dir, ENV_VAR, cache_dir())
     for _, directory in candidates:
         if _has_files(directory):
             verify(directory)
             return directory
-    looked = "\n".join(f"  {what}: {d}" for what, d in candidates)
+    looked = describe(candidates)
     download_error = ""
     if allow_download:
         try:
