@@ -2,10 +2,10 @@
 the ``train rnnlm`` options that build it."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+
+from test_rnnlm import _cli, _json_lines
 
 from grader.gradcheck import TOLERANCE, check_gradients
 from grader.reference.better_rnnlm import BetterRnnlm, tie_embedding
@@ -190,17 +190,7 @@ def test_decay_last_without_a_budget_counts_from_the_planned_epochs():
 
 
 def _train_cli(argv):
-    import argparse
-
-    from grader.cli import train
-
-    parser = argparse.ArgumentParser()
-    train.add_arguments(parser)
-    return train.run(parser.parse_args(argv))
-
-
-def _lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return _cli("train", argv)
 
 
 def test_train_cli_builds_the_better_model(tmp_path, capsys):
@@ -214,7 +204,7 @@ def test_train_cli_builds_the_better_model(tmp_path, capsys):
             "10", "--epochs", "3", "--lr", "1", "--decay-last", "1", "--max-minutes", "60",
             "--no-progress"]
     assert _train_cli(argv) == 0
-    lines = _lines(capsys.readouterr().out)
+    lines = _json_lines(capsys.readouterr().out)
     config, final = lines[0], lines[-1]
     assert [r["event"] for r in lines] == ["config", "epoch", "epoch", "epoch", "final"]
     assert config["class"] == "BetterRnnlm" and config["layers"] == 2
@@ -227,7 +217,7 @@ def test_train_cli_builds_the_better_model(tmp_path, capsys):
     repeat = final["repeat_command"].split()
     assert "--max-minutes" not in repeat and repeat[repeat.index("--decay-from") + 1] == "3"
     assert _train_cli(repeat[4:]) == 0
-    assert _lines(capsys.readouterr().out)[-1]["test_ppl"] == final["test_ppl"]
+    assert _json_lines(capsys.readouterr().out)[-1]["test_ppl"] == final["test_ppl"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -295,7 +285,7 @@ def test_bench_times_the_better_model_and_the_small_size(ptb_dir, capsys):
                               "--no-torch"])
     capsys.readouterr()
     assert bench.run(args) == 0
-    lines = {(r["model"], r["size"], r["impl"]): r for r in _lines(capsys.readouterr().out)}
+    lines = {(r["model"], r["size"], r["impl"]): r for r in _json_lines(capsys.readouterr().out)}
     assert set(lines) == {("rnn", "book", "reference"), ("rnn", "book", "textbook"),
                           ("lstm2", "book", "reference"), ("rnn", "small", "reference"),
                           ("rnn", "small", "textbook")}
