@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from test_feedback import solved_exercise
 
 from grader.course import make_course
+from grader.grading.cluster import stop_process_group
 from grader.grading.watch import Watcher, signature
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
@@ -92,10 +92,5 @@ def test_watch_grades_on_submission(tmp_path):
         assert proc.poll() is None                           # still watching
         print(f"graded {latency:.1f} s after the submission was complete")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, grace=30)
         log.close()

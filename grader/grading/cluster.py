@@ -160,6 +160,21 @@ class Cluster:
         self.client.close()
 
 
+def stop_process_group(proc, grace: float) -> None:
+    """SIGTERM to ``proc``'s process group, SIGKILL if it still runs after ``grace`` seconds."""
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class LocalCluster:
     """A real cluster on this machine, for tests and ``bench``: ``dask scheduler`` and
     ``workers`` ``dask worker`` processes (one thread each) on 127.0.0.1 only.
@@ -215,17 +230,8 @@ class LocalCluster:
         self.procs[name].wait()
 
     def close(self) -> None:
-        import signal
-        import subprocess
-
-        for name, proc in reversed(list(self.procs.items())):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        for proc in reversed(list(self.procs.values())):
+            stop_process_group(proc, grace=20)
 
     def __enter__(self) -> "LocalCluster":
         return self
