@@ -247,10 +247,12 @@ def _folder(coursedir, kind: str) -> Path:
 
 
 def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
-          info: _Assignment, limits: intake.Limits) -> tuple[dict[str, StudentResult], list[str]]:
-    """A result per student, and who to grade: a submission refused at intake fails here
-    (nothing to run); one graded before is graded again only when its fingerprint changed
-    (:mod:`grader.grading.fingerprint`: submission, tests or grader), or with ``force``."""
+          info: _Assignment, limits: intake.Limits
+          ) -> tuple[dict[str, StudentResult], dict[str, intake.Inspection]]:
+    """A result per student, and who to grade, with what intake read of each (the bytes that
+    are staged and fingerprinted: each folder is read once): a submission refused at intake
+    fails here (nothing to run); one graded before is graded again only when its fingerprint
+    changed (:mod:`grader.grading.fingerprint`: submission, tests or grader), or with ``force``."""
     submitted = _folder(coursedir, "submitted")
     found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}")
                    if p.parent.name != CANARY and (p.is_dir() or p.is_symlink()))
@@ -261,7 +263,7 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
             results[s] = StudentResult(s, status="failed",
                                        reason=f"no submission in submitted/{s}/{assignment}/")
     renames = accepted.load(Path(coursedir.root)).get(assignment, {})
-    todo = []
+    todo: dict[str, intake.Inspection] = {}
     for s in wanted:
         seen = intake.inspect(submitted / s / assignment, limits, info.expected, renames.get(s))
         if seen.refusal:
@@ -278,7 +280,7 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
         else:
             if info.graded.get(s, False) and why:
                 results[s].notes.append("graded again: " + ", ".join(why))
-            todo.append(s)
+            todo[s] = seen
     return results, todo
 
 
@@ -366,11 +368,10 @@ class _Batch:
         for i in range(jobs):
             self.slots.put(i)
         self.notebook_timeout = TrustedExecute(parent=app).notebook_timeout
-        self.limits = intake.Limits(parent=app)
         self.scratch_root, self.kit_dir, self.log = scratch_root, kit_dir, log
         self.cluster = cluster
 
-    def grade_one(self, result: StudentResult) -> StudentResult:
+    def grade_one(self, result: StudentResult, seen: intake.Inspection) -> StudentResult:
         from nbgrader.coursedir import CourseDirectory
 
         import threading
@@ -384,13 +385,7 @@ class _Batch:
                   self.box, lock=self.lock, loop=asyncio.new_event_loop(), cluster=self.cluster)
         self.log.results[threading.get_ident()] = result
         try:
-            seen = intake.inspect(_folder(self.app.coursedir, "submitted") / student / self.assignment,
-                                  self.limits, self.info.expected,
-                                  accepted.for_student(self.course_root, self.assignment, student))
             result.notes += seen.notes
-            if seen.refusal:
-                result.status, result.reason = "failed", f"refused: {seen.refusal}"
-                return result
             staged_root = scratch / "submitted"
             intake.stage(seen, staged_root / student / self.assignment)
             set_current_job(job)
@@ -524,7 +519,8 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                     stack.enter_context(wal_gradebook(batch.db_path))
                     stack.enter_context(shared_gradebook_engine())
                 with ThreadPoolExecutor(max_workers=jobs) as pool:
-                    futures = [pool.submit(batch.grade_one, results[s]) for s in todo]
+                    futures = [pool.submit(batch.grade_one, results[s], seen)
+                               for s, seen in todo.items()]
                     for fut in as_completed(futures):
                         res = fut.result()
                         if bar is not None:
