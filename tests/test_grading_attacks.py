@@ -341,5 +341,12 @@ def test_forged_replies_earn_nothing(graded):
     assert graded["by"]["forge-replies"].status == "graded"
 
 
+def test_changing_arguments_in_place_cannot_steer_the_expected_value(graded):
+    """Arguments reach the student's code as copies: zeroing them in place changes nothing
+    the hidden test computes afterwards (only arguments a test marks ``modified`` come back)."""
+    assert _zeroed(graded, "steer-inputs") == {"q2-tests"}
+    assert _total(graded, "steer-inputs") == _total(graded, "complete") - 1
+
+
 def test_control_flow_exceptions_do_not_end_a_test_early(graded):
     assert _zeroed(graded, "control-flow") == {"q1-tests", "q2-tests"}

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader.grading import wire
-from grader.grading.remote import KERNEL_SOURCE, MISSING, Remote, Session, StudentError, assign
+from grader.grading.remote import KERNEL_SOURCE, MISSING, Remote, Session, StudentError, assign, modified
 from grader.grading.verdicts import HiddenTests, definitions, global_names, split
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,10 @@ def fill(params, value):
 def draw(rng):
     return rng.random(3)
 
+def zero_and_lie(W, ids):
+    W[...] = 0
+    return W[ids]
+
 class Layer:
     def __init__(self, W):
         self.params = {"W": W}
@@ -142,14 +146,29 @@ def test_remote_calls_and_objects(session):
     assert session.lookup("nothing") is MISSING
 
 
-def test_remote_writes_back_arrays_and_generators(session):
+def test_remote_writes_back_only_what_the_test_marks(session):
+    """Arguments are copies; ``modified(x)`` brings back what the call changed inside x."""
     params = {"a": np.zeros(2), "b": np.zeros((2, 2))}
     session.lookup("fill")(params, 7.0)
+    assert (params["a"] == 0).all() and (params["b"] == 0).all()
+    session.lookup("fill")(modified(params), 7.0)
     assert (params["a"] == 7).all() and (params["b"] == 7).all()
     rng, twin = np.random.default_rng(5), np.random.default_rng(5)
     draw = session.lookup("draw")
-    first, second = draw(rng), draw(rng)
+    first, second = draw(modified(rng)), draw(modified(rng))
     assert (first == twin.random(3)).all() and (second == twin.random(3)).all()
+    third = draw(rng)                           # unmarked: the grader's generator stays put
+    assert (third == draw(rng)).all()
+
+
+def test_student_cannot_steer_the_expected_value_through_an_argument(session):
+    """A function that zeroes its inputs in place and returns zeros would agree with a
+    reference computed afterwards from the same arrays, if changes came back unasked."""
+    W = np.arange(6.0).reshape(3, 2)
+    result = session.lookup("zero_and_lie")(W, np.array([0, 2]))
+    assert (result == 0).all()
+    assert (W == np.arange(6.0).reshape(3, 2)).all()            # the grader's copy is intact
+    assert not np.allclose(result, W[[0, 2]])                   # so the lie is caught
 
 
 def test_remote_exceptions(session):
@@ -228,7 +247,7 @@ def test_hidden_tests_reach_students_only_through_their_answers(path):
             answers |= _assigned(cell.source)
         elif meta.get("locked") and not meta.get("grade"):
             locked |= _assigned(cell.source)
-    grader_side = locked | {"hidden_rng", "assign", "provide"} | set(dir(builtins))
+    grader_side = locked | {"hidden_rng", "assign", "provide", "modified"} | set(dir(builtins))
     for cell, meta in cells:
         if not meta.get("grade"):
             continue

@@ -99,10 +99,10 @@ def _serve(request, user_ns):
         arrays = []
         args = decode(request["args"], _from_handle, arrays=arrays)
         kwargs = decode(request["kwargs"], _from_handle, arrays=arrays)
-        before = [_state(a) for a in arrays]
+        watched = [i for i in request.get("watch", ()) if 0 <= i < len(arrays)]
+        before = {i: _state(arrays[i]) for i in watched}
         result = target(*args, **kwargs)
-        changed = [[i, encode(a)] for i, (a, b) in enumerate(zip(arrays, before))
-                   if _state(a) != b]
+        changed = [[i, encode(arrays[i])] for i in watched if _state(arrays[i]) != before[i]]
         return {"value": encode(result, _handle_of), "changed": changed}
     if op == "getattr":
         return {"value": encode(getattr(target, request["name"]), _handle_of)}

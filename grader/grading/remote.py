@@ -13,8 +13,10 @@ method, a generator), as another :class:`Remote`.  So a hidden test reads like o
 
 Semantics to know when writing a hidden test:
 
-* arrays passed as arguments and changed in place by the student's function are copied back
-  into the grader's arrays (``train(params, ...)`` updating ``params``);
+* arguments are copies: what the student's function does to them in place stays in the
+  kernel, so a hidden test may compute its expected value from the same arrays after the
+  call.  Where a test checks an update in place, it says so: ``train(modified(params), ...)``
+  copies back into ``params`` the arrays (and generators) inside it that the call changed;
 * an attribute read (``layer.grads``) is a *copy*: to change state inside the kernel, call
   the student's methods, or use :func:`assign` (``assign(layer, "params", "W", W)`` is
   ``layer.params["W"][...] = W`` done in the kernel);
@@ -175,13 +177,19 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         session = object.__getattribute__(self, "_session")
+        writable: set[int] = set()
+        args = [_unmark(value, writable) for value in args]
+        kwargs = {key: _unmark(value, writable) for key, value in kwargs.items()}
         sent: list = []
         request = {"op": "call", "target": object.__getattribute__(self, "_handle"),
-                   "args": _encode_arg(list(args), sent), "kwargs": _encode_arg(dict(kwargs), sent)}
+                   "args": _encode_arg(args, sent), "kwargs": _encode_arg(kwargs, sent)}
+        request["watch"] = [i for i, value in enumerate(sent) if id(value) in writable]
         reply = session.send(request, f"your {self._label_of()}")
         for item in reply.get("changed", []) if isinstance(reply.get("changed"), list) else []:
             try:
                 index, node = item
+                if index not in request["watch"]:   # only what the test marked comes back
+                    continue
                 new, old = wire.decode(node), sent[index]
                 if isinstance(old, np.random.Generator) and isinstance(new, np.random.Generator):
                     old.bit_generator.state = new.bit_generator.state
@@ -231,6 +239,39 @@ class Remote:
             if reply.get("stop"):
                 return
             yield session.value(reply.get("value"))
+
+
+class modified:
+    """``train(modified(params), ...)``: this argument may be changed in place by the call,
+    and the test wants to see it.  The arrays and generators inside it that the call
+    changed are copied back (same shape and dtype only); every other argument is a copy
+    whose changes stay in the kernel.
+
+    Mark only what the question asks to be updated in place: a marked array is something
+    the student's code writes, so compute expected values before the call (or check the
+    update itself, as "the logits must not change" does)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _unmark(value: Any, writable: set[int]) -> Any:
+    """``value`` without its :class:`modified` marker; the ids of the arrays and generators
+    inside a marked value go into ``writable``."""
+    if not isinstance(value, modified):
+        return value
+    stack = [value.value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (np.ndarray, np.random.Generator)):
+            writable.add(id(item))
+        elif type(item) in (list, tuple):
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.values())
+    return value.value
 
 
 class provide:

@@ -21,9 +21,11 @@ hidden part runs here, in a namespace that holds
 * from the visible part of the same cell: its imports, ``def``s and ALL-CAPS constants
   (``SCATTER_BUG = "..."``), so that the hidden part can name a mistake once;
 * ``hidden_rng(seed)``: a generator seeded by ``seed`` *and* by the submission, so that every
-  student's hidden inputs differ and no table of answers helps; ``assign`` and ``provide``
-  (see :mod:`grader.grading.remote`: ``with provide(gumbel_softmax=ref.gumbel_softmax):``
-  checks a later question on its own, whatever the student's earlier answer);
+  student's hidden inputs differ and no table of answers helps; ``assign``, ``provide`` and
+  ``modified`` (see :mod:`grader.grading.remote`: ``with provide(gumbel_softmax=ref.gumbel_softmax):``
+  checks a later question on its own, whatever the student's earlier answer;
+  ``train(modified(params), ...)`` brings back what ``train`` changed in ``params``, while every
+  unmarked argument is a copy whose changes stay in the kernel);
 * and, for every other name the code uses, the student's object of that name, as a
   :class:`~grader.grading.remote.Remote` (functions, classes, instances) or a copy (data).
 
@@ -49,7 +51,7 @@ import numpy as np
 
 import threading
 
-from grader.grading.remote import MISSING, Remote, Session, assign, provide
+from grader.grading.remote import MISSING, Remote, Session, assign, modified, provide
 
 _current = threading.local()
 
@@ -125,7 +127,7 @@ class HiddenTests:
     def __init__(self, locked_sources: list[str], key: int) -> None:
         self.ns: dict[str, Any] = {"__name__": "__hidden_tests__", "__builtins__": builtins,
                                    "hidden_rng": self._rng_factory(key), "assign": assign,
-                                   "provide": provide}
+                                   "provide": provide, "modified": modified}
         self.helper_names: set[str] = set()
         for source in locked_sources:
             code = source if not source.lstrip().startswith(("%", "!")) else ""

@@ -351,6 +351,31 @@ def control_flow(root: Path, course: Path):
         "def as_column(v):\n    raise KeyboardInterrupt\n"))
 
 
+def steer_inputs(root: Path, course: Path):
+    """Correct while the notebook runs; when the grader calls it (found by walking the stack
+    up to the probe module), it zeroes its argument in place and returns zeros, hoping the
+    hidden test computes its expected value afterwards from the same, now zeroed, array."""
+    return set_answer(answered(root), "q2-row-column", (
+        "import sys\n\n\n"
+        "def _grader_is_calling():\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:\n"
+        "        if frame.f_globals.get('__name__') == '__rnns_probe__':\n"
+        "            return True\n"
+        "        frame = frame.f_back\n"
+        "    return False\n\n\n"
+        "def as_row(v):\n"
+        "    if _grader_is_calling():\n"
+        "        v[...] = 0\n"
+        "        return np.zeros((1, len(v)))\n"
+        "    return np.asarray(v).reshape(1, -1)\n\n\n"
+        "def as_column(v):\n"
+        "    if _grader_is_calling():\n"
+        "        v[...] = 0\n"
+        "        return np.zeros((len(v), 1))\n"
+        "    return np.asarray(v).reshape(-1, 1)\n"))
+
+
 def fill_disk(root: Path, course: Path):
     """Writes until the disk is full, in its working folder and in /tmp; then answers."""
     return insert_after(answered(root), "setup", (
@@ -388,6 +413,7 @@ NOTEBOOK_BUILDERS: dict[str, Callable] = {
     "collisions": collisions,
     "forge-replies": forge_replies,
     "control-flow": control_flow,
+    "steer-inputs": steer_inputs,
     "fill-disk": fill_disk,
 }
 
