@@ -6,11 +6,20 @@ are shipped to students (the public tests use them); nothing here knows any solu
 
 ``check_close`` accepts ``mistakes={"you forgot the tanh": value_that_mistake_gives}``:
 when the answer matches one of those values instead of the expected one, the message
-names the mistake rather than only printing numbers.
+names the mistake rather than only printing numbers.  Without a match it still looks for
+the mistakes any question can hide (:func:`_diagnose`): the right numbers along axes in
+another order, a constant factor or a flipped sign, all zeros, rows that are not
+normalised.  ``axes=("N", "T", "H")`` names the axes, so that a ``(T, N, H)`` answer is
+called that.
+
+The dtype rule, the same in every notebook and in the hidden tests: answers are float64
+(NumPy's default).  A float32 or float16 answer fails with a message that says so, unless
+the expected value itself has that dtype.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from itertools import permutations
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as _np
 
@@ -20,6 +29,7 @@ import numpy as _np
 _asarray = _np.asarray
 _isclose = _np.isclose
 _isfinite = _np.isfinite
+_isnan = _np.isnan
 _abs = _np.abs
 _argmax = _np.argmax
 _unravel = _np.unravel_index
@@ -81,41 +91,166 @@ def _as_numeric(value: Any, name: str) -> _np.ndarray:
     return arr
 
 
-def check_shape(value: Any, expected_shape: tuple, name: str = "result") -> None:
-    """Fail unless ``value`` is array-like with exactly ``expected_shape``."""
+def _low_precision(value: Any) -> Any:
+    """The dtype of ``value`` when it is a float type narrower than float64, else None."""
+    try:
+        dtype = _asarray(value).dtype
+    except (TypeError, ValueError):
+        return None
+    return dtype if dtype.kind in "fc" and dtype.itemsize < (8 if dtype.kind == "f" else 16) \
+        else None
+
+
+def _reordered(got: tuple, expected: tuple) -> list[tuple[int, ...]]:
+    """Axis orders ``p`` with ``got[p[i]] == expected[i]``, fewest axes moved first."""
+    if len(got) != len(expected) or len(got) > 5 or sorted(got) != sorted(expected):
+        return []
+    orders = [p for p in permutations(range(len(got)))
+              if p != tuple(range(len(got))) and all(got[j] == e for j, e in zip(p, expected))]
+    return sorted(orders, key=lambda p: sum(i != j for i, j in enumerate(p)))
+
+
+def _axes_sentence(order: tuple[int, ...], got: tuple, expected: tuple,
+                   axes: Sequence[str] | None) -> str:
+    """How the axes of an answer of shape ``got`` map onto the expected ones, in words."""
+    if axes and len(axes) == len(expected):
+        yours = [""] * len(order)
+        for i, j in enumerate(order):
+            yours[j] = axes[i]
+        return (f"your axes are ({', '.join(yours)}) = {got}, but the expected order is "
+                f"({', '.join(axes)}) = {expected}")
+    shapes = f" ({got} instead of {expected})" if got != expected else ""
+    if len(order) == 2:
+        return f"the rows and columns are swapped (transposed){shapes}"
+    return f"the axes are in another order{shapes}"
+
+
+def check_shape(value: Any, expected_shape: tuple, name: str = "result",
+                axes: Sequence[str] | None = None) -> None:
+    """Fail unless ``value`` is array-like with exactly ``expected_shape``.
+
+    ``axes`` names the expected axes, e.g. ``("N", "T", "H")``, for the message.
+    """
     arr = _as_numeric(value, name)
-    if arr.shape != tuple(expected_shape):
+    expected_shape = tuple(expected_shape)
+    if arr.shape != expected_shape:
+        orders = _reordered(arr.shape, expected_shape)
+        if orders and axes:
+            raise CheckFailure(
+                f"{name}: expected shape {expected_shape}, got {arr.shape}: the axes are in "
+                f"the wrong order: {_axes_sentence(orders[0], arr.shape, expected_shape, axes)}."
+                " Stack or transpose so that the axes come in the expected order.")
         raise CheckFailure(
-            f"{name}: expected shape {tuple(expected_shape)}, got {arr.shape}. "
+            f"{name}: expected shape {expected_shape}, got {arr.shape}. "
             "Check which axis is time, which is the batch, and whether a vector should be a "
             "row (1, n), a column (n, 1) or plain (n,).")
 
 
+def _close(a: _np.ndarray, b: _np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == b.shape and bool(_isclose(a, b, rtol=rtol, atol=atol).all())
+
+
+def _diagnose(arr: _np.ndarray, expected: _np.ndarray, rtol: float, atol: float,
+              axes: Sequence[str] | None = None) -> str:
+    """The name of a mistake that any question can hide, recognised from the numbers alone.
+
+    ``arr`` and ``expected`` have the same shape and differ; "" when nothing is recognised.
+    """
+    for order in _reordered(arr.shape, expected.shape):
+        if _close(arr.transpose(order), expected, rtol, atol):
+            return _axes_sentence(order, arr.shape, expected.shape, axes)
+    if expected.any() and not arr.any():
+        return ("every value is zero: it was never computed, or never added (+=) into the "
+                "array you return")
+    norm = float((expected * expected).sum())
+    if norm > 0 and (expected.size > 1 or _close(arr, -expected, rtol, atol)):
+        factor = float((arr * expected).sum()) / norm
+        if factor != 0 and _close(arr, factor * expected, rtol, atol):
+            if _close(_asarray(factor), _asarray(-1.0), 1e-6, 0.0):
+                return "the sign is flipped: every value has the opposite sign"
+            return (f"every value is {factor:.6g} times the expected one: a factor is missing "
+                    "or extra (a sum instead of a mean? a division forgotten?)")
+    if expected.ndim and expected.shape[-1] > 1 and (expected >= 0).all() and (arr >= 0).all():
+        rows = expected.sum(axis=-1)
+        sums = arr.sum(axis=-1, keepdims=True)
+        if _close(rows, _np.ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
+                and _close(arr / sums, expected, rtol, atol):
+            return ("each row should be a probability distribution summing to 1, but yours "
+                    "sum to other numbers: the rows are right up to their sum, so normalise "
+                    "each row by dividing by its sum")
+    return ""
+
+
+def _not_finite(arr: _np.ndarray) -> str:
+    """Where NaN or infinities usually come from, for the kinds ``arr`` holds."""
+    if _isnan(arr).any():
+        return ("NaN comes from 0/0, inf - inf, 0 * log(0) or the logarithm of a negative "
+                "number, often after an overflow (exp of a large number?).")
+    if (arr == -_np.inf).any() and not (arr == _np.inf).any():
+        return ("-inf is the logarithm of 0: look for a probability that underflowed to 0 or "
+                "an impossible event, or for an overflow.")
+    return "Look for an overflow (exp of a large number?) or a division by zero."
+
+
 def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float = RTOL,
                 atol: float = ATOL, mistakes: Mapping[str, Any] | None = None,
-                hint: str = "") -> None:
-    """Fail unless ``value`` equals ``expected`` within tolerances (shape included)."""
+                hint: str = "", axes: Sequence[str] | None = None) -> None:
+    """Fail unless ``value`` equals ``expected`` within tolerances (shape and dtype included).
+
+    ``mistakes`` maps the name of a classic mistake to the value it gives; ``axes`` names
+    the expected axes (``("N", "T", "H")``) so that an answer with its axes in another
+    order is called that.  A float32 (or float16) answer fails, unless ``expected`` has
+    that dtype too: the tolerances are float64's.
+    """
     expected_arr = _asarray(expected, dtype=float)
-    arr = _as_numeric(value, name)
+    low = _low_precision(value) if value is not None else None
+    try:
+        arr = _as_numeric(value, name)
+    except CheckFailure as failure:
+        raise CheckFailure(f"{failure}\n  Hint: {hint}" if hint else str(failure)) from None
     if arr.shape != expected_arr.shape:
+        orders = _reordered(arr.shape, expected_arr.shape)
+        for order in orders:
+            if _close(arr.transpose(order), expected_arr, rtol, atol):
+                raise CheckFailure(
+                    f"{name}: the numbers are right but the axes are in the wrong order: "
+                    f"{_axes_sentence(order, arr.shape, expected_arr.shape, axes)}. Stack or "
+                    "transpose so that the axes come in the expected order.")
         if arr.size == expected_arr.size:
             raise CheckFailure(
                 f"{name}: the numbers may be right but the shape is {arr.shape}, expected "
                 f"{expected_arr.shape}. Reshape, or check the order of the axes.")
-        check_shape(arr, expected_arr.shape, name)
+        check_shape(arr, expected_arr.shape, name, axes)
+    if low is not None and _low_precision(expected) is None:
+        agree = bool(_isclose(arr, expected_arr, rtol=1e-4, atol=1e-6).all())
+        raise CheckFailure(
+            f"{name} is {low} (single precision), but this course works in float64, NumPy's "
+            "default: the tests compare with tolerances meant for float64. Find where float32 "
+            "enters (dtype=np.float32, .astype(np.float32), numbers that were float32 to begin "
+            "with) and keep every array float64. "
+            + ("Apart from that, your values agree with the expected ones to float32 precision."
+               if agree else "Your values also differ from the expected ones:")
+            + ("" if agree else f"\n{_fmt(expected_arr, '  expected: ')}\n"
+                                f"{_fmt(arr, '  got:      ')}"))
     if not _isfinite(arr).all():
-        raise CheckFailure(f"{name}: contains NaN or infinity: {_fmt(arr)}. "
-                           "Look for an overflow (exp of a large number?) or a division by zero.")
+        raise CheckFailure(f"{name}: contains NaN or infinity: {_fmt(arr)}. {_not_finite(arr)}"
+                           + (f"\n  Hint: {hint}" if hint else ""))
     ok = _isclose(arr, expected_arr, rtol=rtol, atol=atol)
     if ok.all():
         return
+    diagnosis = ""
     for mistake, mistaken in (mistakes or {}).items():
         mistaken_arr = _asarray(mistaken, dtype=float)
-        if mistaken_arr.shape == arr.shape and _isclose(arr, mistaken_arr, rtol=rtol,
-                                                         atol=atol).all():
-            raise CheckFailure(f"{name} is wrong: it looks like {mistake}.\n"
-                               f"{_fmt(expected_arr, '  expected: ')}\n"
-                               f"{_fmt(arr, '  got:      ')}")
+        if _close(arr, mistaken_arr, rtol, atol):
+            diagnosis = mistake
+            break
+    named = bool(diagnosis)   # a mistake the test names is precise: no hint after it
+    diagnosis = diagnosis or _diagnose(arr, expected_arr, rtol, atol, axes)
+    if diagnosis:
+        raise CheckFailure(f"{name} is wrong: it looks like {diagnosis}.\n"
+                           f"{_fmt(expected_arr, '  expected: ')}\n"
+                           f"{_fmt(arr, '  got:      ')}"
+                           + (f"\n  Hint: {hint}" if hint and not named else ""))
     diff = _abs(arr - expected_arr)
     message = (f"{name} is wrong.\n{_fmt(expected_arr, '  expected: ')}\n"
                f"{_fmt(arr, '  got:      ')}\n")
@@ -152,6 +287,14 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "")
         _as_numeric(value, name)
     if value != expected:
         message = f"{name}: expected {_show(expected)}, got {_show(value)}."
+        if type(value) in (list, tuple) and type(expected) in (list, tuple) and \
+                all(type(x) is str for x in [*value, *expected]):  # names, e.g. dict keys
+            missing = [x for x in expected if x not in value]
+            extra = [x for x in value if x not in expected]
+            if missing:
+                message += f"\n  Missing: {_show(missing)}."
+            if extra:
+                message += f"\n  Not expected: {_show(extra)}."
         if hint:
             message += f"\n  Hint: {hint}"
         raise CheckFailure(message)

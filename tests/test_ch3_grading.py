@@ -27,16 +27,20 @@ mutate = functools.partial(grading_helpers.mutate, SOLUTION)
 grade = functools.partial(grading_helpers.grade, assignment=ASSIGNMENT)
 
 
-def test_scatter_bug_loses_exactly_the_backward_question(course, tmp_path):
+def test_scatter_bug_loses_the_backward_question_and_the_model_questions(course, tmp_path):
     # The classic mistake: a buffered fancy-index update instead of an unbuffered add.
     wrong = mutate(tmp_path / "bug.ipynb", "q3-embedding-backward",
                    "np.add.at(dW, np.asarray(ids), dout)", "dW[ids] += dout")
     points, maximum, errors = grade(course, "scatter-bug", wrong)
     assert points["q3-tests"] == 0 < maximum["q3-tests"] == 3
-    # Every other question keeps its full marks: later questions are graded on their own.
-    assert {k: v for k, v in points.items() if k != "q3-tests"} == \
-        {k: v for k, v in maximum.items() if k != "q3-tests"}
-    assert set(errors) == {"q3-tests"}
+    # The visible tests of the whole model (7) and of training (8) use repeated letters, so
+    # they see the wrong gradient too; every other question keeps its full marks.
+    lost = {"q3-tests", "q7-tests", "q8-tests"}
+    assert all(points[k] == 0 for k in lost)
+    assert {k: v for k, v in points.items() if k not in lost} == \
+        {k: v for k, v in maximum.items() if k not in lost}
+    assert set(errors) == lost
+    assert "Question 3" in errors["q7-tests"] and "Question 3" in errors["q8-tests"]
     message = errors["q3-tests"]
     assert message.startswith("CheckFailure: embedding_backward(dout, [[0, 2, 0]], V=4) is wrong")
     assert "you wrote dW[ids] += dout" in message

@@ -22,8 +22,10 @@ def test_named_mistake_is_reported():
 
 
 def test_shape_and_values_messages():
-    with pytest.raises(CheckFailure, match=r"shape is \(2, 1\)"):
+    with pytest.raises(CheckFailure, match=r"transposed.*\(2, 1\) instead of \(1, 2\)"):
         check_close(np.ones((2, 1)), np.ones((1, 2)))
+    with pytest.raises(CheckFailure, match=r"shape is \(3, 2\)"):
+        check_close(np.arange(6.0).reshape(3, 2), np.ones((1, 6)))
     with pytest.raises(CheckFailure, match="largest difference"):
         check_close([1.0, 2.5], [1.0, 2.0])
     with pytest.raises(CheckFailure, match="NaN"):
@@ -74,3 +76,54 @@ def test_array_rows_line_up_under_their_label():
                           "             [1. 1. 1.]]",
                           "  got:      [[0. 1. 2.]",
                           "             [3. 4. 5.]]"]
+
+
+def test_float32_answers_are_named():
+    """The dtype rule: float64 answers; float32 fails by name unless expected is float32 too."""
+    message = _message(check_close, np.float32([0.1, 0.2]), [0.1, 0.2], "h")
+    assert "h is float32" in message and "float64" in message and "agree" in message
+    message = _message(check_close, np.float32([0.5, 0.2]), [0.1, 0.2], "h")
+    assert "float32" in message and "differ" in message and "expected:" in message
+    with pytest.raises(CheckFailure, match="float16"):
+        check_close(np.float16(0.5), 0.5)
+    check_close(np.float32([0.1, 0.2]), np.float32([0.1, 0.2]), rtol=0, atol=0)
+    check_close(np.array([1, 2]), [1.0, 2.0])                 # integers are fine
+    check_close([np.float64(0.5)], [0.5])
+
+
+def test_axes_in_another_order_are_named():
+    tnh = np.arange(12.0).reshape(2, 3, 2)                    # (T, N, H) for N=3, T=2, H=2
+    message = _message(check_shape, tnh, (3, 2, 2), "states", axes=("N", "T", "H"))
+    assert "your axes are (T, N, H) = (2, 3, 2)" in message
+    assert "expected order is (N, T, H) = (3, 2, 2)" in message
+    message = _message(check_close, tnh, tnh.transpose(1, 0, 2), "states", axes=("N", "T", "H"))
+    assert "numbers are right" in message and "(T, N, H)" in message
+    square = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert "transposed" in _message(check_close, square.T, square, "W")
+
+
+def test_mistakes_any_question_can_hide_are_named():
+    expected = np.array([[0.2, 0.8], [0.5, 0.5]])
+    assert "sign is flipped" in _message(check_close, -expected, expected, "g")
+    assert "sign is flipped" in _message(check_close, -2.5, 2.5, "g")
+    assert "2 times the expected" in _message(check_close, 2 * expected, expected, "g")
+    assert "every value is zero" in _message(check_close, 0 * expected, expected, "g")
+    assert "normalise each row" in _message(check_close, expected * [[2.0], [3.0]], expected, "A")
+    # a scalar that is merely wrong is not "a factor"
+    assert "times the expected" not in _message(check_close, 3.0, 2.0, "x")
+    # a named mistake wins over a diagnosis, and carries no hint after it
+    message = _message(check_close, -expected, expected, "g", mistakes={"you swapped p and y": -expected},
+                       hint="look at the sign")
+    assert "you swapped p and y" in message and "Hint" not in message
+
+
+def test_hints_follow_nan_none_and_diagnosed_failures():
+    assert "Hint: use logs" in _message(check_close, [np.nan], [1.0], "p", hint="use logs")
+    assert "Hint: keep h" in _message(check_close, None, [1.0], "self.h", hint="keep h")
+    assert "Hint: add" in _message(check_close, [0.0, 0.0], [1.0, 2.0], "g", hint="add")
+    assert "logarithm of 0" in _message(check_close, -np.inf, -3.0, "log p")
+
+
+def test_missing_and_unexpected_names_are_listed():
+    message = _message(check_equal, ["W", "c"], ["W", "b"], "keys")
+    assert "Missing: ['b']." in message and "Not expected: ['c']." in message
