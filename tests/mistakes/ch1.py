@@ -48,3 +48,10 @@ MISTAKES = [
     M("batch-forgot-output-bias", "q6-batch", "q6-tests",
       "np.dot(states, W_output) + b_output", "np.dot(states, W_output)", "output bias b_output"),
 ]
+MISTAKES += [
+    M("dot-1d-right-kept-as-column", "q1-dot-shape", "q1-tests",
+      "    return a_shape[:-1] + b_shape[1:]",
+      "    if len(a_shape) == 2 and len(b_shape) == 1:\n        return (a_shape[0], 1)\n"
+      "    return a_shape[:-1] + b_shape[1:]",
+      "on the right"),
+]

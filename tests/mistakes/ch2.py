@@ -60,3 +60,8 @@ MISTAKES = [
       "    return new_start, new_A, new_B, forward(new_start, new_A, new_B, obs)[1]",
       "parameters you were given"),
 ]
+MISTAKES += [
+    M("forward-forgot-start", "q3-forward", "q3-tests",
+      "    unnormalised = start * B[:, obs[0]]", "    unnormalised = B[:, obs[0]]",
+      "start probabilities"),
+]

@@ -57,3 +57,8 @@ MISTAKES = [
       '"dense.b": dlogits.sum(axis=0)', '"dense.b": dlogits.mean(axis=0)',
       "gradient for dense.b"),
 ]
+MISTAKES += [
+    M("predict-from-the-first-letter", "q9-predict-save", "q9-tests",
+      "    ids = np.array([[alphabet.index(ch) for ch in letters]])",
+      "    ids = np.array([[alphabet.index(letters[0])]])", "after the last letter"),
+]

@@ -55,3 +55,10 @@ MISTAKES = [
     M("model-reset-state-does-nothing", "q8-model", "q8-tests",
       "        self.rnn.reset_state()", "        pass", "reset_state", "RNN's state"),
 ]
+MISTAKES += [
+    M("loss-gradient-ignores-dout", "q5-softmax-loss", "q5-tests",
+      "        dx *= (valid * dout / max(count, 1))[:, None]",
+      "        dx *= (valid / max(count, 1))[:, None]", "ignored dout"),
+    M("batches-without-wrap-around", "q6-batches", "q6-tests",
+      " % (len(corpus) - 1)\n", "\n", "wrap around modulo C - 1"),
+]

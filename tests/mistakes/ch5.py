@@ -57,3 +57,8 @@ MISTAKES = [
     M("temperature-min-not-max", "q7-temperature", "q7-tests",
       "float(max(", "float(min(", "min with tau_min"),
 ]
+MISTAKES += [
+    M("temperature-numpy-float", "q7-temperature", "q7-tests",
+      "    return float(max(tau0 * np.exp(-rate * epoch), tau_min))",
+      "    return max(tau0 * np.exp(-rate * epoch), tau_min)", "Python float"),
+]
