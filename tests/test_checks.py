@@ -127,3 +127,14 @@ def test_hints_follow_nan_none_and_diagnosed_failures():
 def test_missing_and_unexpected_names_are_listed():
     message = _message(check_equal, ["W", "c"], ["W", "b"], "keys")
     assert "Missing: ['b']." in message and "Not expected: ['c']." in message
+
+
+def test_the_dtype_rule_is_the_same_for_hidden_tests():
+    """Hidden tests compare in the grader's process a copy of the kernel's answer: its dtype
+    crosses the wire unchanged, so a float32 answer is named there as in the notebook."""
+    from grader.grading import wire
+
+    for answer in (np.float32([0.5, 0.25]), np.float32(0.5)):
+        copy = wire.decode(wire.encode(answer))
+        assert copy.dtype == np.float32
+        assert "float32" in _message(check_close, copy, np.float64(answer), "hidden")
