@@ -30,6 +30,8 @@ _asarray = _np.asarray
 _isclose = _np.isclose
 _isfinite = _np.isfinite
 _isnan = _np.isnan
+_ones = _np.ones
+_INF = float("inf")
 _abs = _np.abs
 _argmax = _np.argmax
 _unravel = _np.unravel_index
@@ -173,7 +175,7 @@ def _diagnose(arr: _np.ndarray, expected: _np.ndarray, rtol: float, atol: float,
     if expected.ndim and expected.shape[-1] > 1 and (expected >= 0).all() and (arr >= 0).all():
         rows = expected.sum(axis=-1)
         sums = arr.sum(axis=-1, keepdims=True)
-        if _close(rows, _np.ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
+        if _close(rows, _ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
                 and _close(arr / sums, expected, rtol, atol):
             return ("each row should be a probability distribution summing to 1, but yours "
                     "sum to other numbers: the rows are right up to their sum, so normalise "
@@ -186,7 +188,7 @@ def _not_finite(arr: _np.ndarray) -> str:
     if _isnan(arr).any():
         return ("NaN comes from 0/0, inf - inf, 0 * log(0) or the logarithm of a negative "
                 "number, often after an overflow (exp of a large number?).")
-    if (arr == -_np.inf).any() and not (arr == _np.inf).any():
+    if (arr == -_INF).any() and not (arr == _INF).any():
         return ("-inf is the logarithm of 0: look for a probability that underflowed to 0 or "
                 "an impossible event, or for an overflow.")
     return "Look for an overflow (exp of a large number?) or a division by zero."
