@@ -163,7 +163,7 @@ def test_exercise_1_runs_its_tests_in_the_browser(lite_site, site, server, brows
     assert _type(browser, answer, wrong).split() == wrong.split()
     _run(browser, answer, 30)
     failed = _run(browser, tests, 30)
-    assert failed["error"] and "the shape is (2, 1), expected (1, 2)" in failed["output"], failed
+    assert failed["error"] and "transposed) ((2, 1) instead of (1, 2))" in failed["output"], failed
 
     right = "as_row = lambda v: v.reshape(1, -1)\nas_column = lambda v: v.reshape(-1, 1)"
     assert _type(browser, answer, right).split() == right.split()
