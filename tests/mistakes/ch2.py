@@ -65,3 +65,11 @@ MISTAKES += [
       "    unnormalised = start * B[:, obs[0]]", "    unnormalised = B[:, obs[0]]",
       "start probabilities"),
 ]
+MISTAKES += [
+    M("joint-A-the-wrong-way-round", "q2-joint", "q2-tests",
+      "np.log(A[states[:-1], states[1:]])", "np.log(A[states[1:], states[:-1]])",
+      "A the wrong way round"),
+    M("forward-A-the-wrong-way-round", "q3-forward", "q3-tests",
+      "            unnormalised = (alphas[t - 1] @ A) * B[:, obs[t]]",
+      "            unnormalised = (A @ alphas[t - 1]) * B[:, obs[t]]", "A the wrong way round"),
+]

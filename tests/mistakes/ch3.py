@@ -62,3 +62,7 @@ MISTAKES += [
       "    ids = np.array([[alphabet.index(ch) for ch in letters]])",
       "    ids = np.array([[alphabet.index(letters[0])]])", "after the last letter"),
 ]
+MISTAKES += [
+    M("one-hot-transposed", "q1-one-hot", "q1-tests",
+      "    return np.eye(V)[ids]", "    return np.eye(V)[:, ids]", "transposed"),
+]

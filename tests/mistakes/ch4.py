@@ -62,3 +62,8 @@ MISTAKES += [
     M("batches-without-wrap-around", "q6-batches", "q6-tests",
       " % (len(corpus) - 1)\n", "\n", "wrap around modulo C - 1"),
 ]
+MISTAKES += [
+    M("loss-scores-ignored-positions", "q5-softmax-loss", "q5-tests",
+      "        valid = t != self.ignore_label", "        valid = np.ones_like(t, dtype=bool)",
+      "scored the ignored position"),
+]

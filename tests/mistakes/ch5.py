@@ -62,3 +62,11 @@ MISTAKES += [
       "    return float(max(tau0 * np.exp(-rate * epoch), tau_min))",
       "    return max(tau0 * np.exp(-rate * epoch), tau_min)", "Python float"),
 ]
+MISTAKES += [
+    M("state-probabilities-normalised-over-the-batch", "q3-state-probabilities", "q3-tests",
+      "    return softmax(xh @ Wz + bz)", "    return np.exp(xh @ Wz + bz) / np.exp(xh @ Wz + bz).sum()",
+      "normalise each row"),
+    M("entropy-in-bits", "q6-entropy", "q6-tests",
+      "    return -np.sum(np.exp(logq) * logq, axis=-1)",
+      "    return -np.sum(np.exp(logq) * logq, axis=-1) / np.log(2)", "times the expected one"),
+]
