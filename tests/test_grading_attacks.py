@@ -13,11 +13,9 @@ while the batch goes on.  Verdicts are made in the grader's process
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import socket
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_helpers import build_once
 
 from grader.course import make_course
 from grader.grading.autograde import autograde, format_table
@@ -88,19 +87,7 @@ def _sandbox_processes(uids: set[str]) -> list[str]:
 def graded(tmp_path_factory):
     """The graded batch; built once per test run, even when pytest-xdist spreads this module's
     tests over several workers (they share the result through a file, under a lock)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent            # shared by the workers of this run
-    shared = base / "grading-attacks"
-    shared.mkdir(exist_ok=True)
-    with open(shared / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        cached = shared / "result.pickle"
-        if cached.exists():
-            return pickle.loads(cached.read_bytes())
-        result = _grade_attacks(shared)
-        cached.write_bytes(pickle.dumps(result))
-        return result
+    return build_once(tmp_path_factory, "grading-attacks", _grade_attacks)
 
 
 def _lay_out_intake_attacks(course: Path, complete: Path) -> None:
@@ -158,7 +145,7 @@ def _grade_attacks(workdir: Path) -> dict:
     box = Sandbox()
     return {"course": course, "batch": batch, "before": before, "after": after,
             "accepted": [str(a[1]) for a in accepted], "by": {s.student: s for s in batch.students},
-            "uids": {str(box.slot_uid(i)) for i in range(batch.jobs)}}
+            "uids": {str(box.slot_uid(i)) for i in range(2 * batch.jobs)}}   # two per slot: see _Batch.spares
 
 
 def _scores(graded, student) -> dict[str, float]:

@@ -279,3 +279,53 @@ def _assigned(source: str) -> set[str]:
         return set()
     return {s.get_name() for s in top.get_symbols()
             if s.is_assigned() or s.is_imported() or s.is_namespace()}
+
+
+# --- the channel (the real sockets, the kernel's end in a thread of this process) ------------
+
+def test_channel_calls_and_questions(tmp_path):
+    """Requests and the stand-ins' questions cross a real PAIR socket, in order."""
+    import asyncio
+    import zmq.asyncio
+    from grader.grading.channel import Channel
+
+    module = types.ModuleType("__rnns_probe__")
+    exec(KERNEL_SOURCE, module.__dict__)
+    user_ns: dict = {}
+    exec(STUDENT, user_ns)
+    address = f"ipc://{tmp_path}/calls"
+    assert module.listen(address, user_ns) == "listening"
+
+    async def main():
+        context = zmq.asyncio.Context()
+        channel = Channel(context, address)
+        session = Session(None)
+
+        async def alive():
+            return True
+
+        async def link(request, what):
+            reply = await channel.call(request, 10.0, session.answer_callback, alive)
+            if "raised" in reply:
+                raise ValueError(reply["raised"])
+            return reply
+
+        loop = asyncio.get_running_loop()
+        session._link = lambda request, what: asyncio.run_coroutine_threadsafe(
+            link(request, what), loop).result()
+
+        def hidden():
+            scale = session.lookup("scale")
+            assert (scale(np.ones(3), k=2.0) == 2).all()
+            session.provided["scale"] = lambda x: x + 100          # as provide() does
+            session.send({"op": "provide", "names": ["scale"]}, "providing")
+            assert session.lookup("twice_scaled")(1.0) == 202.0    # asked the grader, twice
+            session.send({"op": "unprovide"}, "unproviding")
+            return [session.lookup("twice_scaled")(1.0) for _ in range(200)]
+
+        results = await loop.run_in_executor(None, hidden)
+        assert results == [4.0] * 200
+        channel.close()
+        context.destroy(linger=0)
+
+    asyncio.run(main())

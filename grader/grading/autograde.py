@@ -32,6 +32,7 @@ import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -69,6 +70,13 @@ class StudentResult:
     incidents: list[str] = field(default_factory=list)   # crashes, timeouts, restarts
     nbgrader_warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    seconds_late: float = 0.0        # nbgrader's, from timestamp.txt and the due date
+    late_penalty: float = 0.0        # nbgrader's, by the course's late policy
+
+    @property
+    def final(self) -> float | None:
+        """The score minus the late penalty (what the reports and LMS exports give)."""
+        return None if self.score is None else max(0.0, self.score - self.late_penalty)
 
 
 @dataclass
@@ -370,34 +378,95 @@ class _Batch:
         self.notebook_timeout = TrustedExecute(parent=app).notebook_timeout
         self.scratch_root, self.kit_dir, self.log = scratch_root, kit_dir, log
         self.cluster = cluster
+        # One event loop per slot (kernels started on it are used on it), and per slot a
+        # spare: the next student's kernel, booting while this student's notebook runs.
+        self.loops = [asyncio.new_event_loop() for _ in range(jobs)]
+        self.spares: dict[int, tuple[Path, Any, int]] = {}
+        self._unclaimed = 0
+        self._count_lock = threading.Lock()
+        self.prestart = bool(info.single_notebook and cluster is None)
+
+    def expect(self, n: int) -> None:
+        """``n`` submissions will be graded: the spares stop when none is left to take one."""
+        self._unclaimed = n
+
+    def _claim(self) -> bool:
+        with self._count_lock:
+            self._unclaimed -= 1
+            return self._unclaimed >= 0
+
+    async def _launch(self, scratch: Path, uid_slot: int, number: int):
+        return await launch_kernel(self.box, scratch=scratch, kit_dir=self.kit_dir, slot=uid_slot,
+                                   number=number, notebook_timeout=self.notebook_timeout)
+
+    def _spare_hook(self, slot: int, parity: int):
+        """After this job's kernel answers: boot the next student's kernel for this slot, in
+        a scratch folder of its own and as the slot's other uid (a student's fork bomb spends
+        its own uid's process budget, never the next student's)."""
+        async def hook():
+            if not self._claim():
+                return
+            scratch = self._scratch(slot)
+            try:
+                launched = await self._launch(scratch, 2 * slot + 1 - parity, 1)
+            except BaseException:
+                shutil.rmtree(scratch, ignore_errors=True)
+                with self._count_lock:
+                    self._unclaimed += 1
+                raise
+            self.spares[slot] = (scratch, launched, 1 - parity)
+        return hook
+
+    def _scratch(self, slot: int) -> Path:
+        scratch = Path(tempfile.mkdtemp(prefix=f"{slot}-", dir=self.scratch_root))
+        os.chmod(scratch, 0o711)
+        return scratch
+
+    def close(self) -> None:
+        """Stop the spares nobody took, and the loops."""
+        for slot, (scratch, launched, _) in list(self.spares.items()):
+            with contextlib.suppress(Exception):
+                self.loops[slot].run_until_complete(launched.km.shutdown_kernel(now=True))
+            launched.log.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.spares.clear()
+        for loop in self.loops:
+            loop.close()
 
     def grade_one(self, result: StudentResult, seen: intake.Inspection) -> StudentResult:
         from nbgrader.coursedir import CourseDirectory
 
-        import threading
-
         t0 = time.monotonic()
         student = result.student
         slot = self.slots.get()
-        scratch = Path(tempfile.mkdtemp(prefix=f"{slot}-", dir=self.scratch_root))
-        os.chmod(scratch, 0o711)
-        job = Job(student, self.assignment, self.course_root, scratch, self.kit_dir, slot,
-                  self.box, lock=self.lock, loop=asyncio.new_event_loop(), cluster=self.cluster)
+        spare = self.spares.pop(slot, None)
+        if spare is not None:
+            scratch, launched, parity = spare
+        else:
+            scratch, launched, parity = self._scratch(slot), None, 0
+            if self.prestart:
+                self._claim()
+        job = Job(student, self.assignment, self.course_root, scratch, self.kit_dir,
+                  2 * slot + parity, self.box, lock=self.lock, loop=self.loops[slot],
+                  cluster=self.cluster)
         self.log.results[threading.get_ident()] = result
         try:
             result.notes += seen.notes
             staged_root = scratch / "submitted"
             intake.stage(seen, staged_root / student / self.assignment)
             set_current_job(job)
-            if self.info.single_notebook and self.cluster is None:
-                # the kernel boots (a second of imports) while nbgrader prepares the notebook
-                try:
-                    job.kernels += 1
-                    job.prestarted = job.loop.run_until_complete(launch_kernel(
-                        self.box, scratch=scratch, kit_dir=self.kit_dir, slot=slot,
-                        number=job.kernels, notebook_timeout=self.notebook_timeout))
-                except Exception as exc:
-                    result.incidents.append(f"kernel pre-start failed: {_describe(exc)}")
+            if self.prestart:
+                job.kernels += 1
+                job.after_first_kernel = self._spare_hook(slot, parity)
+                if launched is not None:
+                    job.prestarted = launched
+                else:
+                    # the kernel boots (a second of imports) while nbgrader prepares the notebook
+                    try:
+                        job.prestarted = job.loop.run_until_complete(
+                            self._launch(scratch, job.slot, job.kernels))
+                    except Exception as exc:
+                        result.incidents.append(f"kernel pre-start failed: {_describe(exc)}")
             with self.lock:
                 cd = CourseDirectory(parent=self.app)
                 cd.root = str(self.course_root)
@@ -424,7 +493,6 @@ class _Batch:
                 with contextlib.suppress(Exception):
                     job.loop.run_until_complete(leftover.km.shutdown_kernel(now=True))
                 leftover.log.close()
-            job.loop.close()
             self.slots.put(slot)
             shutil.rmtree(scratch, ignore_errors=True)
             result.seconds = time.monotonic() - t0
@@ -448,6 +516,9 @@ class _Batch:
                             name = f"{nb.name}/{g.name}" if len(sub.notebooks) > 1 else g.name
                             res.scores[name] = float(g.score or 0.0)
                 res.score, res.max_score = float(sub.score), float(sub.max_score)
+                res.seconds_late = float(sub.total_seconds_late or 0.0)
+                res.late_penalty = float(sum(nb.late_submission_penalty or 0.0
+                                             for nb in sub.notebooks))
 
 
 def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool = False,
@@ -518,6 +589,8 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                 if todo:
                     stack.enter_context(wal_gradebook(batch.db_path))
                     stack.enter_context(shared_gradebook_engine())
+                stack.callback(batch.close)
+                batch.expect(len(todo))
                 with ThreadPoolExecutor(max_workers=jobs) as pool:
                     futures = [pool.submit(batch.grade_one, results[s], seen)
                                for s, seen in todo.items()]
@@ -551,11 +624,17 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
 
 
 def format_table(batch: BatchResult) -> str:
-    """The class table: one line per student, then what went wrong, explained."""
+    """The class table: one line per student (a late one's penalty and final score
+    first), then what went wrong, explained."""
+    from grader.grading.report import late_text
+
     rows = [("student", "score", "status", "notes")]
     for s in batch.students:
         score = "" if s.score is None else f"{s.score:g}/{s.max_score:g}"
         notes = list(s.notes)
+        if s.score is not None and s.seconds_late > 0:
+            notes.insert(0, f"late by {late_text(s.seconds_late)}: penalty {s.late_penalty:g}, "
+                            f"final {s.final:g}/{s.max_score:g}")
         if s.incidents:
             notes.append(f"{len(s.incidents)} incident(s)")
         if s.status == "failed":

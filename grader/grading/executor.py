@@ -24,7 +24,6 @@ that did not run is ever counted as passed.
 """
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import json
@@ -50,8 +49,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Int
 
 from grader.grading import intake, verdicts
-from grader.grading.remote import (INSTALL_EXPRESSION, Session, StudentCrash, StudentError,
-                                  StudentTimeout, request_expression)
+from grader.grading.channel import Channel, ChannelError
+from grader.grading.remote import (Session, StudentCrash, StudentError, StudentTimeout,
+                                  install_expression)
 from grader.grading.sandbox import Sandbox, SandboxUnavailable, launch_kernel, prepare_kit
 
 MAX_MESSAGE_BYTES = 64 * 2**20   # a kernel message larger than this is dropped by ZeroMQ
@@ -88,6 +88,7 @@ class Job:
     lock: Any = None                 # held while nbgrader code runs; released around kernels
     loop: Any = None                 # this thread's event loop (kernels live on it)
     prestarted: Any = None           # a kernel started before nbgrader's first pass
+    after_first_kernel: Any = None   # async hook, run once the first kernel answers
     kernels: int = 0
     notebook: str = ""
     incidents: list[str] = field(default_factory=list)
@@ -244,41 +245,79 @@ class TrustedExecute(Execute):
 
     # -- kernel lifecycle ----------------------------------------------------------------
     async def _start_kernel(self) -> None:
+        launched = self._job.take_prestarted()
+        if launched is not None:
+            try:
+                return await self._connect(launched)
+            except Exception as exc:   # it died while waiting for us: start a fresh one
+                self._incident(f"a kernel started in advance did not answer ({str(exc)[:200]})")
         job = self._job
-        launched = job.take_prestarted()
-        if launched is None:
-            job.kernels += 1
-            launched = await launch_kernel(job.sandbox, scratch=job.scratch, kit_dir=job.kit_dir,
-                                           slot=job.slot, number=job.kernels,
-                                           notebook_timeout=self.notebook_timeout)
+        job.kernels += 1
+        await self._connect(await launch_kernel(
+            job.sandbox, scratch=job.scratch, kit_dir=job.kit_dir, slot=job.slot,
+            number=job.kernels, notebook_timeout=self.notebook_timeout))
+
+    async def _connect(self, launched) -> None:
+        job = self._job
         self.km, self._log = launched.km, launched.log
         ctx = zmq.asyncio.Context()   # our own, so that its sockets refuse huge messages
         ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._zmq_contexts.append(ctx)
-        kc = self.km.client(context=ctx)
-        await ensure_async(kc.start_channels())
+        self.kc = self.km.client(context=ctx)
+        await ensure_async(self.kc.start_channels())
+        address = "ipc://" + str(Path(self.km.connection_file).parent / "calls")
         try:
-            await kc.wait_for_ready(timeout=self.startup_timeout)
+            await self._wait_ready(address)
         except Exception:
-            self.kc = kc
             await self._stop_kernel()
             raise
-        kc.allow_stdin = False
-        self.kc = kc
-        info = await self._request_reply(kc.kernel_info(), 30)
-        if info and "language_info" in info["content"]:
+        self.kc.allow_stdin = False
+        self._channel = Channel(ctx, address)
+        hook, job.after_first_kernel = job.after_first_kernel, None
+        if hook is not None:   # e.g. the batch boots the next student's kernel meanwhile
+            try:
+                await hook()
+            except Exception as exc:
+                self._incident(f"preparing the next kernel failed: {str(exc)[:200]}")
+
+    async def _wait_ready(self, address: str) -> None:
+        """Wait until the kernel answers, its IOPub reaches us, and the call handler is
+        installed.  Like jupyter_client's ``wait_for_ready`` (a kernel_info request, repeated
+        until a reply and an IOPub message arrive) without its fixed pauses, with the
+        handler's installation sent right behind it."""
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer within {self.startup_timeout} s")
+            info = await self._request_reply(self.kc.kernel_info(), min(5.0, self._left(deadline)))
+            if info is None:
+                if not await self._alive():
+                    raise RuntimeError("the kernel died before answering")
+                continue
+            try:   # IOPub connects asynchronously: a cell's output must not be lost
+                await self.kc.iopub_channel.get_msg(timeout=0.5)
+                break
+            except Empty:
+                continue
+        if "language_info" in info["content"]:
             self.nb.metadata["language_info"] = info["content"]["language_info"]
-        # what serves the hidden tests' calls, installed before any student code runs
-        reply = await self._request_reply(kc.execute(
-            "", silent=True, store_history=False, user_expressions={"r": INSTALL_EXPRESSION}), 60)
+        reply = await self._request_reply(self.kc.execute(
+            "", silent=True, store_history=False,
+            user_expressions={"r": install_expression(address)}), 60)
         installed = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
         if installed.get("status") != "ok":
             raise RuntimeError(f"the kernel could not load the grader's call handler: "
                                f"{str(installed.get('evalue', 'no answer'))[:200]}")
 
+    @staticmethod
+    def _left(deadline: float) -> float:
+        return max(0.1, deadline - time.monotonic())
+
     async def _stop_kernel(self) -> None:
-        kc, km = self.kc, self.km
-        self.kc = self.km = None
+        kc, km, channel = self.kc, self.km, getattr(self, "_channel", None)
+        self.kc = self.km = self._channel = None
+        if channel is not None:
+            channel.close()
         if kc is not None:
             with contextlib.suppress(Exception):
                 await ensure_async(kc.stop_channels())
@@ -337,64 +376,25 @@ class TrustedExecute(Execute):
     # -- calls from the hidden tests (run in a worker thread; served on the kernel's loop)
     async def _serve_request(self, request: dict, what: str, timeout: float,
                              session: Session) -> dict:
-        if self.kc is None or not await self._alive():
+        if self._kernel_suspect:   # an earlier call is still running there, or crashed it
+            raise StudentError(f"{what} was not run: an earlier call of this test did not finish")
+        if self._channel is None or not await self._alive():
             raise StudentCrash(f"the kernel had died before {what} could run")
-        msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=True,
-                                 user_expressions={"r": request_expression(request)})
-        reply = await self._reply_answering_callbacks(msg_id, timeout, session)
+        try:
+            reply = await self._channel.call(request, timeout, session.answer_callback, self._alive)
+        except ChannelError as exc:
+            self._kernel_suspect = True
+            raise StudentError(f"the kernel's answer to {what} could not be read ({exc}: "
+                               "was the kernel's machinery changed?)") from None
         if reply is None:
-            # its state is unknown now (an interrupt could land after the call returned):
-            # the kernel is restarted, and the cells before replayed, before the next cell
+            # its state is unknown now (the call may still be running): the kernel is
+            # restarted, and the cells before replayed, before the next cell
             self._kernel_suspect = True
             if not await self._alive():
                 raise StudentCrash(f"the kernel died while running {what} "
                                    "(a crash, os._exit, or a resource limit)")
             raise StudentTimeout(f"{what} did not finish within the time limit of this test")
-        await self._drain_iopub()
-        try:
-            value = reply["content"]["user_expressions"]["r"]
-            if value.get("status") != "ok":
-                raise ValueError("error")
-            text = value["data"]["text/plain"]
-            if not text[:1] in "'\"" or len(text) > 3 * MAX_MESSAGE_BYTES:
-                raise ValueError("not a string")
-            body = ast.literal_eval(text)
-            if not isinstance(body, str) or intake.json_depth(body) > 64:
-                raise ValueError("malformed")
-            answer = json.loads(body)
-            if not isinstance(answer, dict):
-                raise ValueError("malformed")
-            return answer
-        except Exception:
-            raise StudentError(f"the kernel's answer to {what} could not be read "
-                               "(was the kernel's machinery changed?)") from None
-
-    async def _reply_answering_callbacks(self, msg_id: str, timeout: float,
-                                         session: Session) -> dict | None:
-        """The shell reply to ``msg_id``; meanwhile, the kernel's input requests for that
-        call are the stand-ins of ``provide`` asking the grader: answer them."""
-        deadline = time.monotonic() + timeout
-        checked = time.monotonic()
-        while time.monotonic() < deadline:
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=0.02)
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    return msg
-                continue
-            except Empty:
-                pass
-            try:
-                question = await self.kc.stdin_channel.get_msg(timeout=0)
-            except Empty:
-                question = None
-            if question is not None and question["parent_header"].get("msg_id") == msg_id:
-                prompt = str(question.get("content", {}).get("prompt", ""))
-                self.kc.input(session.answer_callback(prompt))
-            if time.monotonic() - checked > 1.0:
-                checked = time.monotonic()
-                if not await self._alive():
-                    return None
-        return None
+        return reply
 
     def _link(self, loop, cell_deadline: float, session: Session):
         def link(request: dict, what: str) -> dict:
@@ -459,7 +459,7 @@ class TrustedExecute(Execute):
         self._truncated: set[int] = set()
         self._zmq_contexts: list = []
         self._log = None
-        self.kc = self.km = None
+        self.kc = self.km = self._channel = None
         self._plan = self._make_plan(table)
         self._kernel_suspect = False
         loop = asyncio.get_running_loop()

@@ -56,18 +56,17 @@ class StudentCrash(StudentError):
 
 
 MODULE = "__rnns_probe__"
-# Sent once per kernel (as a user expression: nothing is bound in the student's namespace).
-INSTALL_EXPRESSION = (
-    "(lambda m: (__import__('builtins').exec(" + repr(KERNEL_SOURCE) + ", m.__dict__), "
-    "__import__('sys').modules.__setitem__(" + repr(MODULE) + ", m), 'installed')[2])"
-    "(__import__('types').ModuleType(" + repr(MODULE) + "))")
 
 
-def request_expression(request: dict) -> str:
-    """The ``user_expressions`` entry that serves ``request`` in the kernel (``globals()``
-    there is the student's namespace)."""
-    return (f"__import__('sys').modules[{MODULE!r}].serve("
-            + repr(json.dumps(request)) + ", globals())")
+def install_expression(address: str) -> str:
+    """The ``user_expressions`` entry, sent once per kernel, that installs the call handler
+    as a module of its own (nothing is bound in the student's namespace) and opens its
+    channel at ``address`` (:mod:`grader.grading.channel`); ``globals()`` there is the
+    student's namespace."""
+    return ("(lambda m: (__import__('builtins').exec(" + repr(KERNEL_SOURCE) + ", m.__dict__), "
+            "__import__('sys').modules.__setitem__(" + repr(MODULE) + ", m), "
+            "m.listen(" + repr(address) + ", globals()))[2])"
+            "(__import__('types').ModuleType(" + repr(MODULE) + "))")
 
 
 # A link sends one request and returns the decoded JSON reply (a dict), or raises

@@ -216,6 +216,9 @@ class Sandbox(LoggingConfigurable):
             "MPLCONFIGDIR": f"{home}/.matplotlib", "IPYTHONDIR": f"{home}/.ipython",
             "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter-runtime", "JUPYTER_PLATFORM_DIRS": "1",
             "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
+            # each thread's malloc arena reserves 64 MiB of address space, which the memory
+            # limit (RLIMIT_AS) counts: the kernel's threads would eat a student's budget
+            "MALLOC_ARENA_MAX": "2",
         }
         env.update({v: "1" for v in THREAD_VARS})
         for var in self.pass_env:
