@@ -30,3 +30,29 @@ def ptb_dir() -> Path:
     if not value or not (Path(value) / "ptb.train.txt").exists():
         pytest.fail("RNNS_DATA_DIR must point at a folder with ptb.{train,valid,test}.txt")
     return Path(value)
+
+
+def _scripted_class(tmp_path_factory, size: str):
+    """The scripted class graded on both paths (tests/scripted_class.py), once per run."""
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    pytest.importorskip("distributed")
+    from grading_helpers import build_once
+    from scripted_class import grade_class
+
+    return build_once(tmp_path_factory, f"scripted-class-{size}",
+                      lambda folder: grade_class(folder, size))
+
+
+@pytest.fixture(scope="session", params=["small", pytest.param("full", marks=pytest.mark.scale)])
+def scripted_class(request, tmp_path_factory):
+    """Every class size: the small one in `make test`, 60 per chapter under `-m scale`."""
+    return _scripted_class(tmp_path_factory, request.param)
+
+
+@pytest.fixture(scope="session")
+def small_class(tmp_path_factory):
+    """The small scripted class, for tests written about particular students of chapter 1."""
+    return _scripted_class(tmp_path_factory, "small")

@@ -48,3 +48,28 @@ def grade(course, student: str, notebook: Path, *, assignment: str):
     points = {k: q.score for k, q in scores.items()}
     maximum = {k: q.max_score for k, q in scores.items()}
     return points, maximum, errors
+
+
+def build_once(tmp_path_factory, name: str, build):
+    """``build(folder)``, run once per test run and shared by every pytest-xdist worker.
+
+    The first worker to ask builds under a file lock and pickles the result into a folder
+    all workers of the run share; the others wait for it and read it.  For fixtures that
+    grade a whole batch (minutes of kernels): graded once, whichever tests ask."""
+    import fcntl
+    import os
+    import pickle
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent            # shared by the workers of this run
+    shared = base / name
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cached = shared / "result.pickle"
+        if cached.exists():
+            return pickle.loads(cached.read_bytes())
+        result = build(shared)
+        cached.write_bytes(pickle.dumps(result))
+        return result

@@ -1,52 +1,52 @@
-"""Late work and LMS exports, from one class graded by plain nbgrader with a due date.
+"""Late work and LMS exports, read from chapter 1 of the scripted class (the local path).
 
-The course is registered with ``python -m grader register A --duedate ...``; submissions are
-the exercise notebook with the solution's answers (full marks) and a ``timestamp.txt``:
-on time, 10 minutes late (inside the grace period), 6 h 30 min late (the issue's 23,400 s)
-and 50 hours late (past the cap); one more student submitted a file that is not a notebook,
-and one on the roster submitted nothing.  The policy is the course's (nbgrader_config.py):
-1 % of the earned score per started hour after 15 minutes, at most 50 %.
+The class (``tests/scripted_class.py``) is registered with ``python -m grader register`` and
+a due date; among its chapter-1 students: a correct notebook handed in an hour early
+(``ontime``), a correct one 6 h 30 min late (``hours``, the issue's 23,400 s; on the roster
+as Hua Li with an LMS id), a partly wrong one 10 minutes late (``grace``, inside the grace
+period) and a partly unanswered one 50 hours late (``days``, past the cap); a file that is
+not a notebook (``broken``) and a student on the roster who submitted nothing (``absent``).
+The policy is the course's (nbgrader_config.py): 1 % of the earned score per started hour
+after 15 minutes, at most 50 %.  ``tests/test_scripted_class.py`` checks the same for every
+student of every chapter on both paths.
 """
 from __future__ import annotations
 
 import csv
 import json
+import math
+import shutil
+from collections import Counter
 
 import pytest
-from test_feedback import solved_exercise
+from scripted_class import ABSENT, FIRST, NAMED
 
 from grader.cli import main
-from grader.course import make_course
 from grader.grading import feedback, late, report
 
-A = "01_rnn_by_hand"
-DUE = "2026-03-01 12:00:00 UTC"
-STAMPS = {"ontime": "2026-03-01 11:00:00.000000 UTC", "grace": "2026-03-01 12:10:00.000000 UTC",
-          "hours": "2026-03-01 18:30:00.000000 UTC", "days": "2026-03-03 14:00:00.000000 UTC"}
-# (seconds late, penalty, final) by the course's policy, on 11 points
-EXPECTED = {"ontime": (0, 0, 11), "grace": (600, 0, 11), "hours": (23400, 0.77, 10.23),
-            "days": (180000, 5.5, 5.5)}
+A = FIRST
+ONTIME, HOURS, DAYS, GRACE = "s14-correct", NAMED["student"], "s02-unanswered", "s03-wrong"
+BROKEN, ABS = "s12-not-a-notebook", ABSENT["student"]
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("late")
-    course = make_course(tmp / "course", [A])
-    assert main(["register", A, "--course", str(course.root), "--duedate", DUE]) == 0
-    proc = course.nbgrader("db", "student", "add", "hours", "--first-name=Hua", "--last-name=Li",
-                           "--email=hua@example.edu", "--lms-user-id=4242")
-    assert proc.returncode == 0, proc.stderr
-    assert course.nbgrader("db", "student", "add", "absent", "--email=abs@example.edu").returncode == 0
-    notebook = solved_exercise(tmp / "solved.ipynb")
-    for student, stamp in STAMPS.items():
-        course.submit(student, A, notebook, name=f"{A}.ipynb").with_name("timestamp.txt") \
-            .write_text(stamp)
-    proc = course.autograde(A, "*")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (tmp / "broken.ipynb").write_text("this is not a notebook")
-    course.submit("broken", A, tmp / "broken.ipynb", name=f"{A}.ipynb")
-    assert course.autograde(A, "broken").returncode != 0
-    return course
+def course(small_class):
+    return small_class.courses["local"]
+
+
+@pytest.fixture(scope="module")
+def expected(small_class):
+    """(seconds late, penalty, final) by the course's policy, on each student's earned score."""
+    results = small_class.results("local", A)
+    days = results[DAYS].score
+    assert results[GRACE].score < 11 and days < 11   # partly wrong, partly unanswered
+    return {ONTIME: (0, 0, 11), GRACE: (600, 0, results[GRACE].score), HOURS: (23400, 0.77, 10.23),
+            DAYS: (180000, days / 2, days / 2)}
+
+
+@pytest.fixture(scope="module")
+def finals(small_class):
+    return [r.final for r in small_class.batches["local"][A].students if r.status == "graded"]
 
 
 def test_policy():
@@ -58,53 +58,58 @@ def test_policy():
     assert policy.late_submission_penalty("x", 11.0, 23400) == 0.77
 
 
-def test_nbgrader_stored_the_penalties(course):
-    info = report.late_info(course.root, A)
-    assert set(info) >= set(EXPECTED)
-    for student, (seconds, penalty, final) in EXPECTED.items():
+def test_nbgrader_stored_the_penalties(course, expected):
+    info = report.late_info(course, A)
+    assert set(info) >= set(expected)
+    for student, (seconds, penalty, final) in expected.items():
         got = info[student]
         assert (got.seconds_late, round(got.penalty, 4), round(got.final, 4)) == \
             (seconds, penalty, final), student
 
 
-def test_late_work_in_every_report_output(course, tmp_path):
+def test_late_work_in_every_report_output(course, expected, finals, tmp_path):
     out = tmp_path / "report"
-    summary = report.write_class_report(course.root, A, out)
+    summary = report.write_class_report(course, A, out)
 
     with (out / "scores.csv").open() as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    hours = rows["hours"]
+    hours = rows[HOURS]
     assert (hours["total"], hours["seconds_late"], hours["late"], hours["late_penalty"],
             hours["final"]) == ("11", "23400", "6h 30m", "0.77", "10.23")
-    assert (rows["days"]["late"], rows["days"]["final"]) == ("2d 2h 00m", "5.5")
-    assert (rows["ontime"]["late"], rows["ontime"]["final"]) == ("", "11")
+    assert (rows[DAYS]["late"], rows[DAYS]["final"]) == ("2d 2h 00m", f"{expected[DAYS][2]:g}")
+    assert (rows[ONTIME]["late"], rows[ONTIME]["final"]) == ("", "11")
 
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["scores"].startswith("final")
-    assert on_disk["mean"] == round((11 + 11 + 10.23 + 5.5) / 4, 4)
-    assert on_disk["min"] == 5.5
+    assert on_disk["mean"] == pytest.approx(sum(finals) / len(finals), abs=1e-4)
+    assert on_disk["min"] == min(finals)
     late_rows = {s["student"]: s for s in on_disk["late"]}
-    assert set(late_rows) == {"grace", "hours", "days"}
-    assert late_rows["hours"] == {"student": "hours", "seconds_late": 23400, "late": "6h 30m",
-                                  "total": 11, "penalty": 0.77, "final": 10.23}
+    assert set(late_rows) >= {GRACE, HOURS, DAYS} and ONTIME not in late_rows
+    assert late_rows[HOURS] == {"student": HOURS, "seconds_late": 23400, "late": "6h 30m",
+                                "total": 11, "penalty": 0.77, "final": 10.23}
 
     markdown = (out / "summary.md").read_text()
-    assert "final score (total minus late penalty) out of 11: mean 9.43" in markdown
-    assert "| hours | 6h 30m | 11 | 0.77 | 10.23 |" in markdown
+    assert (f"final score (total minus late penalty) out of 11: mean "
+            f"{sum(finals) / len(finals):.2f}") in markdown
+    assert f"| {HOURS} | 6h 30m | 11 | 0.77 | 10.23 |" in markdown
 
-    fig = report.histogram_figure(summary, [11, 11, 10.23, 5.5])
+    fig = report.histogram_figure(summary, finals)
     ax = fig.axes[0]
-    assert "final scores" in ax.get_title() and "3 late (penalty applied)" in ax.get_title()
+    assert "final scores" in ax.get_title()
+    assert f"{len(late_rows)} late (penalty applied)" in ax.get_title()
     assert "late penalty" in ax.get_xlabel()
     counts = {round(p.get_x() + p.get_width() / 2): p.get_height() for p in ax.patches}
-    assert counts[11] == 2 and counts[10] == 1 and counts[6] == 1  # not four at 11
+    assert {k: v for k, v in counts.items() if v} == Counter(math.floor(f + 0.5) for f in finals)
+    assert counts[10] >= 1   # hours' 10.23, not at its total of 11
     assert (out / "histogram.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_feedback_shows_the_penalty(course):
-    (entry,) = feedback.generate_feedback(course.root, A, ["hours"])
+def test_feedback_shows_the_penalty(course, tmp_path):
+    mine = shutil.copytree(course, tmp_path / "course", symlinks=True)   # feedback/ is written
+    (entry,) = feedback.generate_feedback(mine, A, [HOURS])
     assert not entry.problem, entry.problem
-    text = feedback.visible_lines(entry.files[0].read_text())
+    (page,) = [f for f in entry.files if f.suffix == ".html"]
+    text = feedback.visible_lines(page.read_text())
     assert "Late submission penalty (Score: -0.77)" in text
 
 
@@ -113,36 +118,36 @@ def _rows(path):
         return list(csv.reader(f))
 
 
-def test_canvas_export(course, tmp_path, capsys):
+def test_canvas_export(course, expected, tmp_path, capsys):
     out = tmp_path / "canvas.csv"
-    code = main(["export", A, "--format", "canvas", "--course", str(course.root),
+    code = main(["export", A, "--format", "canvas", "--course", str(course),
                  "--out", str(out), "--title", "Chapter 1", "--canvas-id", "77"])
     assert code == 0, capsys.readouterr()
     header, points, *rows = _rows(out)
     assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Chapter 1 (77)"]
     assert points[0].strip() == "Points Possible" and points[5] == "11"
     by_login = {r[3]: r for r in rows}
-    assert by_login["hours"] == ["Li, Hua", "4242", "hours", "hours", "", "10.23"]
-    assert by_login["days"][5] == "5.5" and by_login["ontime"][5] == "11"
-    assert by_login["broken"][5] == "0" and by_login["absent"][5] == "0"
+    assert by_login[HOURS] == ["Li, Hua", "4242", HOURS, HOURS, "", "10.23"]
+    assert by_login[DAYS][5] == f"{expected[DAYS][2]:g}" and by_login[ONTIME][5] == "11"
+    assert by_login[BROKEN][5] == "0" and by_login[ABS][5] == "0"
 
     reasons = {r[0]: r for r in _rows(tmp_path / "canvas-reasons.csv")[1:]}
-    assert reasons["absent"][2] == "no submission"
-    assert reasons["broken"][1] == "0" and reasons["broken"][2]
-    assert reasons["hours"][2] == "late by 6h 30m: penalty 0.77 of 11"
-    assert "ontime" not in reasons
+    assert reasons[ABS][2] == "no submission"
+    assert reasons[BROKEN][1] == "0" and reasons[BROKEN][2]
+    assert reasons[HOURS][2] == "late by 6h 30m: penalty 0.77 of 11"
+    assert ONTIME not in reasons
 
 
 def test_moodle_export(course, tmp_path):
     out = tmp_path / "moodle.csv"
-    assert main(["export", A, "--format", "moodle", "--course", str(course.root),
+    assert main(["export", A, "--format", "moodle", "--course", str(course),
                  "--out", str(out)]) == 0
     header, *rows = _rows(out)
     assert header == ["Username", "Email address", "First name", "Last name",
                       f"{A} (out of 11)", "Feedback"]
     by_user = {r[0]: r for r in rows}
-    assert by_user["hours"] == ["hours", "hua@example.edu", "Hua", "Li", "10.23",
-                                "late by 6h 30m: penalty 0.77 of 11"]
-    assert by_user["absent"][1:] == ["abs@example.edu", "", "", "0", "no submission"]
-    assert by_user["broken"][4] == "0" and by_user["broken"][5]
-    assert by_user["ontime"][4:] == ["11", ""]
+    assert by_user[HOURS] == [HOURS, "hua@example.edu", "Hua", "Li", "10.23",
+                              "late by 6h 30m: penalty 0.77 of 11"]
+    assert by_user[ABS][1:] == ["abs@example.edu", "", "", "0", "no submission"]
+    assert by_user[BROKEN][4] == "0" and by_user[BROKEN][5]
+    assert by_user[ONTIME][4:] == ["11", ""]
