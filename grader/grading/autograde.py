@@ -417,6 +417,24 @@ class _Batch:
             self.spares[slot] = (scratch, launched, 1 - parity)
         return hook
 
+    def boot_first_kernels(self) -> None:
+        """Start each slot's first kernel now (as the slot's second uid: the canary runs as
+        the first), so that the first students need not wait for one."""
+        if not self.prestart:
+            return
+        for slot in range(len(self.loops)):
+            if not self._claim():
+                return
+            scratch = self._scratch(slot)
+            try:
+                launched = self.loops[slot].run_until_complete(self._launch(scratch, 2 * slot + 1, 1))
+            except Exception:
+                shutil.rmtree(scratch, ignore_errors=True)
+                with self._count_lock:
+                    self._unclaimed += 1
+                return
+            self.spares[slot] = (scratch, launched, 1)
+
     def _scratch(self, slot: int) -> Path:
         scratch = Path(tempfile.mkdtemp(prefix=f"{slot}-", dir=self.scratch_root))
         os.chmod(scratch, 0o711)
@@ -573,12 +591,18 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
         info = _read_assignment(app.coursedir, assignment)
         results, todo = _plan(app.coursedir, assignment, students, force, info,
                               intake.Limits(parent=app))
-        canary_seconds = 0.0
-        if canary and todo:
-            canary_seconds = run_canary(app, course_root, assignment, box, kit_dir, scratch_root,
-                                        cluster)
         batch = _Batch(app, course_root, assignment, info, box, jobs, scratch_root, kit_dir, job_log,
                        cluster)
+        batch.expect(len(todo))
+        canary_seconds = 0.0
+        try:
+            if canary and todo:
+                batch.boot_first_kernels()   # they boot while the canary runs
+                canary_seconds = run_canary(app, course_root, assignment, box, kit_dir, scratch_root,
+                                            cluster)
+        except BaseException:
+            batch.close()
+            raise
         bar = None
         if progress and todo:
             from tqdm import tqdm
@@ -590,7 +614,6 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                     stack.enter_context(wal_gradebook(batch.db_path))
                     stack.enter_context(shared_gradebook_engine())
                 stack.callback(batch.close)
-                batch.expect(len(todo))
                 with ThreadPoolExecutor(max_workers=jobs) as pool:
                     futures = [pool.submit(batch.grade_one, results[s], seen)
                                for s, seen in todo.items()]
