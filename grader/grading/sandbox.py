@@ -260,9 +260,18 @@ class LaunchedKernel:
     log: Any
 
 
+# ipykernel imports debugpy and pydevd when they are installed, to offer a debugger: a
+# fifth of a sandboxed kernel's start-up, for a kernel nobody will ever debug.  This module,
+# first on the kernel's path, makes that import fail (ipykernel then goes without).
+NO_DEBUGGER = ('raise ImportError("no debugger in the grading sandbox")\n')
+
+
 def prepare_kit(scratch: Path) -> Path:
-    """The student kit, written fresh for a batch (readable by the sandbox uids)."""
+    """The student kit, written fresh for a batch (readable by the sandbox uids), and the
+    ``debugpy`` stand-in that keeps the debugger out of graded kernels."""
     kit = write_kit(scratch / "kit")
+    (kit / "debugpy").mkdir()
+    (kit / "debugpy" / "__init__.py").write_text(NO_DEBUGGER, encoding="utf-8")
     for path in [kit, *kit.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return kit
