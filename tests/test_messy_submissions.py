@@ -39,11 +39,17 @@ RENAMED_ONE, NO_NOTEBOOK, EMPTY = "s06-renamed", "s07-no-notebook", "s08-empty"
 
 @pytest.fixture(scope="module")
 def klass(small_class, tmp_path_factory):
-    """The first batch, and a copy of its graded course to accept and regrade in."""
+    """The first batch; a copy of its graded course in which the instructor accepted the
+    renamed notebook (an unknown file first), and the second batch that graded it.  Each test
+    reads it whichever pytest-xdist worker runs it; the regrading test changes a copy of it."""
     tmp = tmp_path_factory.mktemp("messy")
     course = Course(shutil.copytree(small_class.courses["local"], tmp / "course", symlinks=True))
     roster = small_class.rosters[A]
+    codes = [main(["accept", A, RENAMED_ONE, name, "--course", str(course.root)])
+             for name in ("nothing.ipynb", RENAMED)]
+    second = autograde(course.root, A, jobs=2, progress=False)
     return {"course": course, "first": small_class.batches["local"][A], "tmp": tmp,
+            "accept_codes": codes, "second": second,
             "graded": {s.student for s in roster if s.graded},
             "refused": {s.student for s in roster if not s.graded}}
 
@@ -75,11 +81,10 @@ def test_every_anomaly_is_one_clear_line(klass):
 
 def test_accepting_a_renamed_notebook(klass):
     course = klass["course"]
-    assert main(["accept", A, RENAMED_ONE, "nothing.ipynb", "--course", str(course.root)]) == 1
-    assert main(["accept", A, RENAMED_ONE, RENAMED, "--course", str(course.root)]) == 0
+    assert klass["accept_codes"] == [1, 0]   # an unknown file refused, the renamed one accepted
     recorded = json.loads((course.root / "accepted-notebooks.json").read_text())
     assert recorded == {A: {RENAMED_ONE: {RENAMED: NB}}}
-    second = autograde(course.root, A, jobs=2, progress=False)
+    second = klass["second"]
     by = _by(second)
     assert by[RENAMED_ONE].status == "graded" and by[RENAMED_ONE].score == 11
     assert f"renamed notebook {RENAMED} graded as {NB}" in _line(format_table(second), RENAMED_ONE)
@@ -114,9 +119,8 @@ def test_every_export_carries_the_reasons(klass, tmp_path):
     assert "data.csv" in reasons[EXTRA_FILES]
 
 
-def test_regrade_only_when_it_matters(klass, monkeypatch):
-    course = klass["course"]
-    root = course.root
+def test_regrade_only_when_it_matters(klass, monkeypatch, tmp_path):
+    root = Path(shutil.copytree(klass["course"].root, tmp_path / "course", symlinks=True))
     # modification times alone: nothing is graded again
     for path in (root / "submitted").rglob("*.ipynb"):
         os.utime(path, (1e9, 2e9))
