@@ -108,6 +108,7 @@ def test_feedback_shows_the_penalty(course, tmp_path):
     mine = shutil.copytree(course, tmp_path / "course", symlinks=True)   # feedback/ is written
     (entry,) = feedback.generate_feedback(mine, A, [HOURS])
     assert not entry.problem, entry.problem
+    assert not [f for f in entry.files if f.name.startswith(".grader")]   # no grader file travels
     (page,) = [f for f in entry.files if f.suffix == ".html"]
     text = feedback.visible_lines(page.read_text())
     assert "Late submission penalty (Score: -0.77)" in text
