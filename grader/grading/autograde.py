@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -399,41 +400,32 @@ class _Batch:
         return await launch_kernel(self.box, scratch=scratch, kit_dir=self.kit_dir, slot=uid_slot,
                                    number=number, notebook_timeout=self.notebook_timeout)
 
-    def _spare_hook(self, slot: int, parity: int):
-        """After this job's kernel answers: boot the next student's kernel for this slot, in
-        a scratch folder of its own and as the slot's other uid (a student's fork bomb spends
-        its own uid's process budget, never the next student's)."""
-        async def hook():
-            if not self._claim():
-                return
-            scratch = self._scratch(slot)
-            try:
-                launched = await self._launch(scratch, 2 * slot + 1 - parity, 1)
-            except BaseException:
-                shutil.rmtree(scratch, ignore_errors=True)
-                with self._count_lock:
-                    self._unclaimed += 1
-                raise
-            self.spares[slot] = (scratch, launched, 1 - parity)
-        return hook
+    async def _boot_spare(self, slot: int, parity: int) -> None:
+        """Boot a kernel for the next student of ``slot``, in a scratch folder of its own and
+        as the slot's uid of that ``parity`` (two students' kernels of one slot never share a
+        uid, so a fork bomb spends only its own uid's process budget)."""
+        if not self._claim():
+            return
+        scratch = self._scratch(slot)
+        try:
+            launched = await self._launch(scratch, 2 * slot + parity, 1)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            with self._count_lock:
+                self._unclaimed += 1
+            raise
+        self.spares[slot] = (scratch, launched, parity)
 
     def boot_first_kernels(self) -> None:
         """Start each slot's first kernel now (as the slot's second uid: the canary runs as
         the first), so that the first students need not wait for one."""
         if not self.prestart:
             return
-        for slot in range(len(self.loops)):
-            if not self._claim():
-                return
-            scratch = self._scratch(slot)
+        for slot, loop in enumerate(self.loops):
             try:
-                launched = self.loops[slot].run_until_complete(self._launch(scratch, 2 * slot + 1, 1))
+                loop.run_until_complete(self._boot_spare(slot, 1))
             except Exception:
-                shutil.rmtree(scratch, ignore_errors=True)
-                with self._count_lock:
-                    self._unclaimed += 1
                 return
-            self.spares[slot] = (scratch, launched, 1)
 
     def _scratch(self, slot: int) -> Path:
         scratch = Path(tempfile.mkdtemp(prefix=f"{slot}-", dir=self.scratch_root))
@@ -475,7 +467,8 @@ class _Batch:
             set_current_job(job)
             if self.prestart:
                 job.kernels += 1
-                job.after_first_kernel = self._spare_hook(slot, parity)
+                # once this kernel answers, the next student's boots meanwhile
+                job.after_first_kernel = functools.partial(self._boot_spare, slot, 1 - parity)
                 if launched is not None:
                     job.prestarted = launched
                 else:

@@ -352,9 +352,9 @@ class TrustedExecute(Execute):
                 return msg
 
     async def _drain_iopub(self) -> None:
-        """Drop what the kernel published for the hidden tests' calls (two status messages
-        each, and the student's prints) unread: nbclient would otherwise wade through them
-        within its IOPub timeout at the next cell."""
+        """Drop what the kernel published since the last cell (the student's prints during
+        the hidden tests' calls, stray status messages) unread: nbclient would otherwise wade
+        through them within its IOPub timeout at the next cell."""
         if self.kc is None:
             return
         socket = self.kc.iopub_channel.socket
