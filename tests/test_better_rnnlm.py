@@ -220,6 +220,51 @@ def test_train_cli_builds_the_better_model(tmp_path, capsys):
     assert _json_lines(capsys.readouterr().out)[-1]["test_ppl"] == final["test_ppl"]
 
 
+def test_train_cli_goes_on_from_a_checkpoint_to_the_same_result(tmp_path, capsys):
+    """Stopped after 2 of 4 epochs and started again: the uninterrupted run's numbers, exactly
+    (dropout draws included), and the earlier epochs printed again, marked as resumed."""
+    pytest.importorskip("grader.corpus.dice")
+    from grader.corpus.dice import make_dice_corpus
+
+    make_dice_corpus(tmp_path / "dice", sizes={"train": 3000, "valid": 600, "test": 600})
+    capsys.readouterr()
+    base = ["rnnlm", "--corpus", "dice", "--data-dir", str(tmp_path / "dice"), "--layers", "2",
+            "--dropout", "0.3", "--tie-weights", "--hidden", "8", "--batch", "5", "--bptt",
+            "10", "--lr", "1", "--lr-decay", "2", "--decay-from", "4", "--no-progress"]
+    assert _train_cli([*base, "--epochs", "4"]) == 0
+    whole = _json_lines(capsys.readouterr().out)
+
+    folder = str(tmp_path / "ckpt")
+    assert _train_cli([*base, "--epochs", "2", "--checkpoint", folder]) == 0
+    first = _json_lines(capsys.readouterr().out)
+    assert [r["event"] for r in first] == ["config", "epoch", "epoch", "final"]
+    assert _train_cli([*base, "--epochs", "4", "--checkpoint", folder]) == 0
+    second = _json_lines(capsys.readouterr().out)
+    assert [(r["event"], r.get("resumed", False)) for r in second] == [
+        ("config", False), ("epoch", True), ("epoch", True), ("epoch", False), ("epoch", False),
+        ("final", False)]
+    for mine, theirs in zip(second[1:5], whole[1:5]):
+        assert {k: mine[k] for k in ("epoch", "train_ppl", "valid_ppl", "lr")} == \
+            {k: theirs[k] for k in ("epoch", "train_ppl", "valid_ppl", "lr")}
+    assert second[-1]["test_ppl"] == whole[-1]["test_ppl"]
+    assert second[-1]["seconds"] > first[-1]["seconds"] * 0.9  # the earlier time counts
+    assert "--checkpoint" in second[0]["command"]
+
+    # Everything ran: the same command again only measures the kept parameters.
+    assert _train_cli([*base, "--epochs", "4", "--checkpoint", folder]) == 0
+    again = _json_lines(capsys.readouterr().out)
+    assert [r["event"] for r in again] == ["config"] + ["epoch"] * 4 + ["final"]
+    assert again[-1]["test_ppl"] == whole[-1]["test_ppl"]
+
+    # Another model in the same folder is refused, by name, and the checkpoint survives.
+    changed = [*base, "--epochs", "4", "--checkpoint", folder]
+    changed[changed.index("--dropout") + 1] = "0.2"
+    assert _train_cli(changed) == 2
+    err = capsys.readouterr().err
+    assert "another run" in err and "dropout: checkpoint 0.3, now 0.2" in err
+    assert _train_cli([*base, "--epochs", "4", "--checkpoint", folder]) == 0
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--model", "rnn", "--dropout", "0.5"], "--dropout needs --model lstm"),
     (["--tie-weights", "--embed", "4", "--hidden", "8"], "wordvec_size == hidden_size"),

@@ -4,6 +4,11 @@ Prints JSON lines: one ``config`` line, one ``epoch`` line per epoch (train and 
 perplexity, learning rate, time), and a ``final`` line with the validation and test
 perplexity of the kept parameters.  With ``--out DIR`` it also writes ``DIR/history.json``
 (configuration, history and final numbers, for plots) and ``DIR/params.npz``.
+
+With ``--checkpoint DIR`` a long run can stop (or be stopped) and go on later with the
+same command: the state after every epoch goes to DIR, a run that finds it there goes on
+from it (printing the earlier epochs again, marked ``"resumed": true``), and the result is
+the one an uninterrupted run would have given.
 """
 from __future__ import annotations
 
@@ -66,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="write history.json and params.npz there")
+    parser.add_argument("--checkpoint", metavar="DIR", default=None,
+                        help="save the run's state there after every epoch, and go on from the "
+                             "state found there (same model, data and schedule) instead of "
+                             "starting afresh; --epochs counts the epochs already run")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
 
 
@@ -92,7 +101,7 @@ def _load_corpus(args) -> tuple[dict, int, dict]:
 # Options whose value the command line repeats (the task is positional, flags separate).
 _VALUED = ("model", "corpus", "data_dir", "epochs", "lr", "clip", "lr_decay", "decay_from",
            "batch", "bptt", "hidden", "embed", "forget_bias", "layers", "dropout", "max_minutes",
-           "decay_last", "eval_batch", "dtype", "seed", "out")
+           "decay_last", "eval_batch", "dtype", "seed", "out", "checkpoint")
 
 
 def command_line(args: argparse.Namespace, **override) -> str:
@@ -165,20 +174,45 @@ def run(args: argparse.Namespace) -> int:
                       max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
                       progress=not args.no_progress)
 
+    start = time.perf_counter()
+    seconds_before = 0.0  # spent by the invocations this one goes on from
+    if args.checkpoint:
+        from grader.reference.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+
+        key = {name: config[name] for name in _CHECKPOINT_KEY}
+        if has_checkpoint(args.checkpoint):
+            try:
+                seconds_before = load_checkpoint(args.checkpoint, model, trainer, key)["seconds"]
+            except (OSError, ValueError, KeyError) as exc:
+                print(f"grader train: error: cannot go on from --checkpoint {args.checkpoint}: "
+                      f"{exc}", file=sys.stderr)
+                return 2
+            for epoch in _epoch_records(trainer.history):
+                print(json.dumps({"event": "epoch", **epoch, "resumed": True}), flush=True)
+
     def report(record: dict) -> None:
         print(json.dumps({"event": "epoch", **record}), flush=True)
+        if args.checkpoint:
+            save_checkpoint(args.checkpoint, model, trainer, key,
+                            {"seconds": seconds_before + time.perf_counter() - start})
 
-    start = time.perf_counter()
     try:
-        history = trainer.fit(splits["train"], splits["valid"], epochs=args.epochs,
-                              batch_size=args.batch, time_size=args.bptt,
-                              eval_batch_size=args.eval_batch, callback=report)
+        remaining = args.epochs - len(trainer.history["epoch"])
+        if remaining > 0:
+            history = trainer.fit(splits["train"], splits["valid"], epochs=remaining,
+                                  batch_size=args.batch, time_size=args.bptt,
+                                  eval_batch_size=args.eval_batch, callback=report)
+        else:  # all epochs ran before: only the final measure is left
+            history = trainer.history
+            if trainer.best_params is not None:
+                for name, p in model.params.items():
+                    p[...] = trainer.best_params[name]
         final = {"event": "final", "best_epoch": trainer.best_epoch,
                  "valid_ppl": evaluate_perplexity(model, splits["valid"], args.eval_batch,
                                                   args.bptt),
                  "test_ppl": evaluate_perplexity(model, splits["test"], args.eval_batch,
                                                  args.bptt),
-                 "seconds": time.perf_counter() - start,
+                 "seconds": seconds_before + time.perf_counter() - start,
                  "epochs_run": len(history["epoch"])}
         if args.max_minutes is not None or args.decay_last:
             final["repeat_command"] = _repeat_command(args, trainer)
@@ -199,8 +233,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# What must not change between a checkpoint and the run that goes on from it.
+_CHECKPOINT_KEY = ("task", "model", "class", "corpus", "vocab", "embed", "hidden", "lr", "clip",
+                   "lr_decay", "decay_from", "batch", "forget_bias", "layers", "dropout",
+                   "tie_weights", "parameters", "bptt", "eval_batch", "dtype", "seed")
+
+
+def _epoch_records(history: dict) -> list[dict]:
+    """The per-epoch records of a trainer's history, as the epoch lines print them."""
+    fields = ("epoch", "train_ppl", "valid_ppl", "lr", "seconds", "tokens_per_s")
+    return [dict(zip(fields, values)) for values in zip(*(history[f] for f in fields))]
+
+
 def _repeat_command(args, trainer) -> str:
     """The same run without a clock: the epochs it ran, the scheduled decays it made."""
     return command_line(args, epochs=len(trainer.history["epoch"]),
                         decay_from=trainer.scheduled_decay_from, max_minutes=None,
-                        decay_last=None)
+                        decay_last=None, checkpoint=None)

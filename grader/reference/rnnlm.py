@@ -258,6 +258,28 @@ class Trainer:
         self._best_params: dict[str, np.ndarray] | None = None
         self._iteration = 0
 
+    @property
+    def best_params(self) -> dict[str, np.ndarray] | None:
+        """Copies of the parameters at the best validation perplexity so far (keep_best)."""
+        return self._best_params
+
+    def state(self) -> dict:
+        """What ``restore`` needs to go on from here (JSON-serialisable; no arrays)."""
+        return {"history": self.history, "lr": float(self.optimizer.lr),
+                "best_valid_ppl": self.best_valid_ppl, "best_epoch": self.best_epoch,
+                "iteration": self._iteration, "scheduled_decay_from": self.scheduled_decay_from}
+
+    def restore(self, state: dict, best_params: dict[str, np.ndarray] | None) -> None:
+        """Go on from ``state()`` (and the best parameters saved beside it)."""
+        self.history = {k: list(state["history"].get(k, [])) for k in self.history}
+        self.optimizer.lr = state["lr"]
+        self.best_valid_ppl = state["best_valid_ppl"]
+        self.best_epoch = state["best_epoch"]
+        self._iteration = state["iteration"]
+        self.scheduled_decay_from = state["scheduled_decay_from"]
+        self._best_params = ({k: np.array(v, dtype=self.model.params[k].dtype)
+                              for k, v in best_params.items()} if best_params else None)
+
     def train_step(self, xs: np.ndarray, ts: np.ndarray) -> float:
         """One forward, backward, clip and update; returns the batch's mean cross-entropy."""
         model = self.model
