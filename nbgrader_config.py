@@ -48,3 +48,11 @@ c.AssignLatePenalties.plugin_class = "grader.grading.late.HourlyPenalty"
 c.HourlyPenalty.grace_minutes = 15
 c.HourlyPenalty.percent_per_hour = 1
 c.HourlyPenalty.max_percent = 50
+
+# Feedback: plain `nbgrader generate_feedback` (and the formgrader's button) run the same
+# preprocessors as `python -m grader feedback`: hidden tests cleared, tracebacks reduced to
+# their last line, everything the submission displays made inert (grader/grading/feedback.py).
+# Only `python -m grader feedback` also audits each page and withholds one that would leak.
+from grader.grading.feedback import PREPROCESSORS  # noqa: E402
+
+c.GenerateFeedback.preprocessors = list(PREPROCESSORS)

@@ -79,6 +79,16 @@ MARKDOWN_CELL = ("My notes <script>window.__pwned = 'markdown'</script>\n\n"
                  "[a link](javascript:window.__pwned='markdown link')\n")
 
 
+def wrong_exercise(target: Path) -> Path:
+    """The solved exercise with ``as_row`` returning a column: its hidden tests fail."""
+    solved_exercise(target)
+    nb = nbformat.read(target, as_version=4)
+    (cell,) = [c for c in nb.cells if "np.asarray(v).reshape(1, -1)" in c.source]
+    cell.source = cell.source.replace("reshape(1, -1)", "reshape(-1, 1)")
+    nbformat.write(nb, target)
+    return target
+
+
 def hidden_line() -> str:
     """A secret line that is in no cell of the solved exercise: a hidden-test line."""
     with tempfile.TemporaryDirectory(prefix="rnns-solved-") as tmp:
@@ -104,7 +114,8 @@ def course(tmp_path_factory):
     course.hidden_line = hidden_line()
     course.submit("smuggle", A, solved_exercise(tmp / "smuggle.ipynb", [
         new_code_cell(smuggle(course.hidden_line))]), name=name)
-    proc = course.autograde(A, "*")  # one nbgrader run for the three
+    course.submit("wrong", A, wrong_exercise(tmp / "wrong.ipynb"), name=name)
+    proc = course.autograde(A, "*")  # one nbgrader run for the four
     assert proc.returncode == 0, proc.stderr[-3000:]
     return course
 
@@ -152,6 +163,25 @@ def test_feedback_for_a_correct_student_and_withheld_for_a_leak(course, capsys):
         assert course.hidden_line not in text and "BEGIN HIDDEN" not in text
         hidden_only = SECRETS - own
         assert not [s for s in hidden_only if s in text]
+
+
+def test_plain_nbgrader_feedback_is_as_safe(course):
+    """`nbgrader generate_feedback` itself (the formgrader's button) runs the same scrubbing:
+    no hidden-test line in a failing student's page, no live payload in the xss page."""
+    from bs4 import BeautifulSoup
+
+    assert course.total(A, "wrong")[0] < 11  # hidden tests failed, with tracebacks
+    proc = course.nbgrader("generate_feedback", A, "--force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for student in ("wrong", "sol", "xss"):
+        page = _page(course, student)
+        own = feedback.own_lines(course.root, student, A)
+        assert feedback.audit([page], SECRETS, own) == [], student
+    text = _visible_text(_page(course, "wrong").read_text())
+    assert "Traceback" not in text and "BEGIN HIDDEN" not in text
+    soup = BeautifulSoup(_page(course, "xss").read_text(), "html.parser")
+    assert not [s for s in soup.find_all("script") if "__pwned" in s.get_text()]
+    assert not soup.find_all(["svg", "iframe", "object", "embed"])
 
 
 def test_audit_compares_lines_not_json(course, tmp_path):
