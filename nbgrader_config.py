@@ -51,8 +51,11 @@ c.HourlyPenalty.max_percent = 50
 
 # Feedback: plain `nbgrader generate_feedback` (and the formgrader's button) run the same
 # preprocessors as `python -m grader feedback`: hidden tests cleared, tracebacks reduced to
-# their last line, everything the submission displays made inert (grader/grading/feedback.py).
-# Only `python -m grader feedback` also audits each page and withholds one that would leak.
-from grader.grading.feedback import PREPROCESSORS  # noqa: E402
+# their last line, everything the submission displays made inert (grader/grading/feedback.py),
+# and the same template (a pinned, hash-checked MathJax). Only `python -m grader feedback`
+# also audits each page and withholds one that would leak.
+from grader.grading import feedback as _feedback  # noqa: E402
 
-c.GenerateFeedback.preprocessors = list(PREPROCESSORS)
+c.GenerateFeedback.preprocessors = list(_feedback.PREPROCESSORS)
+c.HTMLExporter.template_name = _feedback.TEMPLATE_NAME
+c.HTMLExporter.extra_template_basedirs = _feedback.template_basedirs()

@@ -184,6 +184,33 @@ def test_plain_nbgrader_feedback_is_as_safe(course):
     assert not soup.find_all(["svg", "iframe", "object", "embed"])
 
 
+def _external_scripts(page: Path) -> list[dict]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    return [dict(tag.attrs) for tag in soup.find_all("script") if tag.get("src")]
+
+
+def test_mathjax_is_pinned_and_hash_checked_on_both_paths(course):
+    """The one script a feedback page loads is the site's MathJax version, and the browser
+    runs it only if it is byte for byte the file `make book` checked (SRI hash)."""
+    import hashlib
+
+    version = re.search(r"^MATHJAX_VERSION\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(),
+                        re.M).group(1)
+    vendored = ROOT / "_build" / "vendor" / "mathjax" / "tex-mml-chtml.js"
+    if not vendored.is_file():
+        pytest.skip("make book fetches MathJax into _build/vendor (make test builds it first)")
+    digest = base64.b64encode(hashlib.sha384(vendored.read_bytes()).digest()).decode()
+    for run in (lambda: course.nbgrader("generate_feedback", A, "--force"),
+                lambda: main(["feedback", A, "--course", str(course.root), "--student", "sol"])):
+        run()
+        (script,) = _external_scripts(_page(course, "sol"))
+        assert script["src"] == f"https://cdn.jsdelivr.net/npm/mathjax@{version}/es5/tex-mml-chtml.js"
+        assert script["integrity"] == f"sha384-{digest}"
+        assert script["crossorigin"] == "anonymous"
+
+
 def test_audit_compares_lines_not_json(course, tmp_path):
     secret = course.hidden_line
     page = tmp_path / "page.html"

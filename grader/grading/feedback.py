@@ -51,6 +51,27 @@ PREPROCESSORS = (
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 )
 
+# nbgrader's feedback template with the course's MathJax macro (a pinned MathJax whose hash
+# the browser checks, where nbconvert's loads an unpinned one): templates/rnns_feedback.
+TEMPLATE_NAME = "rnns_feedback"
+
+
+def template_basedirs() -> list[str]:
+    """Where nbconvert finds ``rnns_feedback`` and the nbgrader ``feedback`` template it extends."""
+    import nbgrader
+
+    return [str(Path(__file__).resolve().parent / "templates"),
+            str(Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader"
+                / "templates")]
+
+
+def nbgrader_feedback_options() -> list[str]:
+    """The command-line form of the feedback settings (also set by nbgrader_config.py)."""
+    return ([f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS]
+            + [f"--HTMLExporter.template_name={TEMPLATE_NAME}"]
+            + [f"--HTMLExporter.extra_template_basedirs={d}" for d in template_basedirs()])
+
+
 # ``/tmp/ipykernel_1/123.py:5: RuntimeWarning: overflow encountered in exp``
 _WARNING = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:Warning|Error)): (.*)$")
 
@@ -274,7 +295,7 @@ def _run_nbgrader(course_root: Path, assignment: str,
     args = ["generate_feedback", assignment, "--force", "--log-level=WARN"]
     if student:
         args.append(f"--student={student}")
-    args += [f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS]
+    args += nbgrader_feedback_options()
     return subprocess.run(nbgrader_command(*args), cwd=course_root, env=nbgrader_env(),
                           capture_output=True, text=True)
 
