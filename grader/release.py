@@ -158,15 +158,16 @@ def register(names: list[str], course_root: Path = ROOT, duedate: str | None = N
         for name in names:
             proc = run_generate_assignment(course_root, name, Path(tmp) / "release",
                                            course_root / "gradebook.db")
-            if proc.returncode == 0 and duedate:
-                proc = subprocess.run(
-                    nbgrader_command("db", "assignment", "add", name, f"--duedate={duedate}",
-                                     f"--CourseDirectory.root={course_root}",
-                                     f"--CourseDirectory.db_url=sqlite:///"
-                                     f"{course_root / 'gradebook.db'}"),
-                    cwd=course_root, env=nbgrader_env(), capture_output=True, text=True)
             if proc.returncode != 0:
                 raise ReleaseError(f"registering {name} failed:\n{proc.stdout}{proc.stderr}")
+    if duedate:
+        # nbgrader's own gradebook API, in this process: a `nbgrader db assignment add`
+        # per assignment would start nbgrader once more for each.
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gradebook:
+            for name in names:
+                gradebook.update_or_create_assignment(name, duedate=duedate)
 
 
 def build(assignment: str, scratch: Path, root: Path = ROOT) -> Path:
