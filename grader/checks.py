@@ -71,6 +71,14 @@ def _plain(x: Any) -> Any:
     return x
 
 
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` as plain values; False when they cannot be compared that way (arrays)."""
+    try:
+        return bool(_plain(a) == _plain(b))
+    except (TypeError, ValueError):
+        return False
+
+
 def _show(x: Any, limit: int = 200) -> str:
     """A value as a student would write it: arrays as NumPy prints them, plain numbers."""
     text = _fmt(x) if isinstance(x, _ndarray) else repr(_plain(x))
@@ -283,11 +291,20 @@ def check_raises(func: Callable, args: tuple, exception: type[BaseException],
                        f"{': ' + why if why else ''}, but returned normally.")
 
 
-def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "") -> None:
-    """Exact equality for non-numeric answers (shapes, strings, integers)."""
+def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "", *,
+                mistakes: Mapping[str, Any] | None = None) -> None:
+    """Exact equality for non-numeric answers (shapes, strings, integers, lists of them).
+
+    ``mistakes`` maps the name of a classic mistake to the value it gives, as in
+    :func:`check_close`.
+    """
     if value is None and expected is not None:
         _as_numeric(value, name)
     if value != expected:
+        for mistake, mistaken in (mistakes or {}).items():
+            if not _same(mistaken, expected) and _same(value, mistaken):
+                raise CheckFailure(f"{name} is wrong: it looks like {mistake}.\n"
+                                   f"  expected: {_show(expected)}\n  got:      {_show(value)}")
         message = f"{name}: expected {_show(expected)}, got {_show(value)}."
         if type(value) in (list, tuple) and type(expected) in (list, tuple) and \
                 all(type(x) is str for x in [*value, *expected]):  # names, e.g. dict keys

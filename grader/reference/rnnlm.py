@@ -377,6 +377,21 @@ class Trainer:
 # ----------------------------------------------------------------------------- sampling
 
 
+def sample_index(scores: np.ndarray, temperature: float, u: float) -> int:
+    """The index drawn from ``softmax(scores / temperature)`` by the uniform number ``u``.
+
+    scores (V,); ``u`` in [0, 1).  Inverse CDF: the first k with ``u < p_0 + ... + p_k``
+    (the last index if rounding leaves none); ``temperature=0`` takes the most likely index
+    (the first of equal ones) and ignores ``u``.  Entries of ``-inf`` are never drawn.
+    """
+    logits = np.asarray(scores, dtype=np.float64)
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits / temperature
+    cdf = np.cumsum(np.exp(z - z.max()))   # unnormalised: u is scaled by the total instead
+    return min(int(np.searchsorted(cdf, u * cdf[-1], side="right")), len(cdf) - 1)
+
+
 def generate(model, start_ids: Sequence[int], length: int, temperature: float = 1.0,
              rng: np.random.Generator | None = None, *, skip_ids: Sequence[int] = ()) -> np.ndarray:
     """Sample ``length`` word ids following the prompt ``start_ids`` (not included in the result).
@@ -398,14 +413,7 @@ def generate(model, start_ids: Sequence[int], length: int, temperature: float = 
     for k in range(length):
         logits = scores.astype(np.float64)
         logits[skip] = -np.inf
-        if temperature == 0:
-            word = int(np.argmax(logits))
-        else:
-            z = logits / temperature
-            p = np.exp(z - z.max())
-            cdf = np.cumsum(p)
-            word = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
-            word = min(word, len(cdf) - 1)
+        word = sample_index(logits, temperature, 0.0 if temperature == 0 else rng.random())
         out[k] = word
         scores = model.predict(np.array([[word]]))[0, -1]
     return out

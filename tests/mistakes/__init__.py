@@ -1,6 +1,6 @@
 """A catalogue of classic student mistakes, and the notebooks that make them.
 
-Each chapter's module (``ch1.py`` ... ``ch5.py``) lists plausible wrong answers a student
+Each chapter's module (``ch1.py`` ... ``ch6.py``) lists plausible wrong answers a student
 writes: the answer cell they are written in, the test cell that must fail because of them,
 the edit that turns the instructor's solution into the mistake, and the words the student
 must read in that test's self-check message (``python -m grader check``).
@@ -19,7 +19,7 @@ import nbformat
 
 import student_helpers
 
-CHAPTERS = ("ch1", "ch2", "ch3", "ch4", "ch5")
+CHAPTERS = ("ch1", "ch2", "ch3", "ch4", "ch5", "ch6")
 
 
 @dataclass(frozen=True)
