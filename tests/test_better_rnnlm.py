@@ -265,6 +265,50 @@ def test_train_cli_goes_on_from_a_checkpoint_to_the_same_result(tmp_path, capsys
     assert _train_cli([*base, "--epochs", "4", "--checkpoint", folder]) == 0
 
 
+def test_a_crash_while_saving_leaves_a_consistent_checkpoint(tmp_path, monkeypatch):
+    """Killed after the new arrays are written but before the JSON names them: the
+    checkpoint still restores one epoch whole, parameters and trainer state together."""
+    import grader.reference.checkpoint as checkpoint
+
+    corpus = np.tile(np.arange(V), 20)
+    model = BetterRnnlm(V, 8, 8, num_layers=2, dropout=0.2, rng=np.random.default_rng(0))
+    trainer = Trainer(model, lr=5.0, progress=False)
+    key = {"model": "test"}
+    trainer.fit(corpus, epochs=1, batch_size=4, time_size=5)
+    checkpoint.save_checkpoint(tmp_path, model, trainer, key)
+    after_one = {k: p.copy() for k, p in model.params.items()}
+    trainer.fit(corpus, epochs=1, batch_size=4, time_size=5)
+
+    real_replace = checkpoint._replace
+
+    def crash_on_json(path, write):
+        if path.name == checkpoint.STATE_FILE:
+            raise KeyboardInterrupt
+        real_replace(path, write)
+
+    monkeypatch.setattr(checkpoint, "_replace", crash_on_json)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save_checkpoint(tmp_path, model, trainer, key)
+    monkeypatch.undo()
+    assert len(list(tmp_path.glob(checkpoint.PARAMS_GLOB))) == 2  # the new one, unnamed
+
+    fresh = BetterRnnlm(V, 8, 8, num_layers=2, dropout=0.2, rng=np.random.default_rng(9))
+    fresh_trainer = Trainer(fresh, lr=5.0, progress=False)
+    checkpoint.load_checkpoint(tmp_path, fresh, fresh_trainer, key)
+    assert len(fresh_trainer.history["epoch"]) == 1
+    for name, p in fresh.params.items():
+        np.testing.assert_array_equal(p, after_one[name])
+    # The next save completes and tidies up: one arrays file, the one the JSON names.
+    checkpoint.save_checkpoint(tmp_path, model, trainer, key)
+    assert len(list(tmp_path.glob(checkpoint.PARAMS_GLOB))) == 1
+    # A JSON file naming a path outside the folder is refused, not followed.
+    state_file = tmp_path / checkpoint.STATE_FILE
+    state_file.write_text(state_file.read_text().replace(
+        '"params_file": "checkpoint-', '"params_file": "../checkpoint-'))
+    with pytest.raises(ValueError, match="names no arrays file"):
+        checkpoint.load_checkpoint(tmp_path, fresh, fresh_trainer, key)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--model", "rnn", "--dropout", "0.5"], "--dropout needs --model lstm"),
     (["--tie-weights", "--embed", "4", "--hidden", "8"], "wordvec_size == hidden_size"),

@@ -1,11 +1,18 @@
 """Checkpoints of a ``Trainer`` run, so that a long training can stop and go on later.
 
-A checkpoint is two files in one folder, each replaced atomically after every epoch:
+A checkpoint is two files in one folder, written after every epoch:
 
-* ``checkpoint.npz``: the model's parameters and, under ``best/<name>``, the best epoch's;
-* ``checkpoint.json``: the trainer's state (history, learning rate, best epoch, the
-  first scheduled decay), the state of every random generator the model draws from
-  (dropout masks), and a ``key`` describing the run (model, sizes, data, schedule).
+* ``checkpoint-<iteration>.npz``: the model's parameters and, under ``best/<name>``, the
+  best epoch's;
+* ``checkpoint.json``: the name of that arrays file, the trainer's state (history,
+  learning rate, best epoch, the first scheduled decay), the state of every random
+  generator the model draws from (dropout masks), and a ``key`` describing the run
+  (model, sizes, data, schedule).
+
+The arrays are written first, under a new name; then ``checkpoint.json`` is replaced
+atomically; only then is the previous arrays file deleted.  A crash at any moment leaves
+a JSON file that names a whole arrays file of the same epoch, never the parameters of one
+epoch beside the trainer state of another.
 
 Resuming restores all of it, so that a run stopped after epoch k and resumed ends with
 the same parameters, bit for bit, as one that never stopped: the training corpus is read
@@ -21,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-PARAMS_FILE = "checkpoint.npz"
 STATE_FILE = "checkpoint.json"
+PARAMS_GLOB = "checkpoint-*.npz"
 _BEST = "best/"
 
 
@@ -77,16 +84,29 @@ def save_checkpoint(folder: str | os.PathLike, model, trainer, key: dict,
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to the name
             np.savez(f, **arrays)
 
-    _replace(folder / PARAMS_FILE, write_arrays)
-    state = {"key": key, "trainer": trainer.state(), "extra": extra or {},
+    trainer_state = trainer.state()
+    params_file = f"checkpoint-{trainer_state['iteration']}.npz"
+    _replace(folder / params_file, write_arrays)
+    state = {"key": key, "params_file": params_file, "trainer": trainer_state,
+             "extra": extra or {},
              "generators": [g.bit_generator.state for g in model_generators(model)]}
     _replace(folder / STATE_FILE,
              lambda tmp: tmp.write_text(json.dumps(state, indent=1) + "\n"))
+    for old in folder.glob(PARAMS_GLOB):
+        if old.name != params_file:
+            old.unlink()
+
+
+def _params_path(folder: Path, state: dict) -> Path:
+    name = str(state.get("params_file", ""))
+    if Path(name).name != name or not Path(name).match(PARAMS_GLOB):
+        raise ValueError(f"the checkpoint in {folder} names no arrays file ({name!r})")
+    return folder / name
 
 
 def has_checkpoint(folder: str | os.PathLike) -> bool:
-    folder = Path(folder)
-    return (folder / STATE_FILE).is_file() and (folder / PARAMS_FILE).is_file()
+    """True when ``folder`` holds a checkpoint to go on from (its JSON file exists)."""
+    return (Path(folder) / STATE_FILE).is_file()
 
 
 def load_checkpoint(folder: str | os.PathLike, model, trainer, key: dict) -> dict:
@@ -104,7 +124,10 @@ def load_checkpoint(folder: str | os.PathLike, model, trainer, key: dict) -> dic
     if differences:
         raise ValueError(f"the checkpoint in {folder} is of another run ("
                          + "; ".join(differences) + "): use another folder, or delete it")
-    with np.load(folder / PARAMS_FILE, allow_pickle=False) as saved:
+    params_path = _params_path(folder, state)
+    if not params_path.is_file():
+        raise ValueError(f"the checkpoint in {folder} is incomplete: {params_path.name} is missing")
+    with np.load(params_path, allow_pickle=False) as saved:
         arrays = {name: saved[name] for name in saved.files}
     current = {n: a for n, a in arrays.items() if not n.startswith(_BEST)}
     best = {n[len(_BEST):]: a for n, a in arrays.items() if n.startswith(_BEST)}
