@@ -50,6 +50,13 @@ def grade(course, student: str, notebook: Path, *, assignment: str):
     return points, maximum, errors
 
 
+def only_question_lost(points: dict, maximum: dict, question: str) -> None:
+    """Assert that the submission lost every point of ``question`` and none elsewhere."""
+    assert points[question] == 0 < maximum[question]
+    assert {k: v for k, v in points.items() if k != question} == \
+        {k: v for k, v in maximum.items() if k != question}
+
+
 def build_once(tmp_path_factory, name: str, build):
     """``build(folder)``, run once per test run and shared by every pytest-xdist worker.
 
