@@ -30,7 +30,7 @@ from grader.cli import main  # noqa: E402
 from grader.course import Course  # noqa: E402
 from grader.grading import report  # noqa: E402
 from grader.grading.autograde import BatchResult, autograde, format_table  # noqa: E402
-from grader.grading.executor import course_secret  # noqa: E402
+from grader.grading.job import course_secret  # noqa: E402
 from grader.release import run_generate_assignment  # noqa: E402
 
 ROOT = HERE.parent

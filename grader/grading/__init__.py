@@ -3,7 +3,8 @@
 ``intake``      read a submission folder without following links, within limits; stage it
 ``sandbox``     the bubblewrap command a student's kernel runs in (only the student kit inside)
 ``executor``    nbgrader's Execute step replaced: the kernel runs the student's cells and the
-                visible tests; crashes, time and output limits
+                visible tests; crashes, time and output limits (``kernel``: the sandboxed
+                kernel's start, readiness and stop; ``job``: one submission's grading)
 ``verdicts``    hidden tests, run in the grader's process (``remote``/``wire``: calls into the
                 kernel with plain data; ``kernel_side``: what answers them in the kernel)
 ``gradebook``   the lock, WAL mode and shared engine around nbgrader's gradebook

@@ -30,10 +30,11 @@ from nbgrader.preprocessors import DeduplicateIds, Execute
 from traitlets import import_item
 
 from grader.grading import fingerprint, intake
-from grader.grading.executor import Job, TrustedExecute, launch_kernel, set_current_job
+from grader.grading.executor import TrustedExecute
 from grader.grading.gradebook import GradebookLock
+from grader.grading.job import Job, set_current_job
 from grader.grading.results import BatchError, StudentResult, describe
-from grader.grading.sandbox import Sandbox
+from grader.grading.sandbox import Sandbox, launch_kernel
 
 CANARY = "__canary__"
 

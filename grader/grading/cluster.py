@@ -78,7 +78,8 @@ def execute_on_worker(nb_json: str, table: dict, helpers: list[str], key: int,
     from nbclient import NotebookClient
     from traitlets.config import Config
 
-    from grader.grading.executor import Job, TrustedExecute
+    from grader.grading.executor import TrustedExecute
+    from grader.grading.job import Job
     from grader.grading.sandbox import Sandbox
 
     config = Config(settings)

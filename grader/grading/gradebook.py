@@ -5,7 +5,7 @@ sanitize pass, ``SaveAutoGrades``); only the kernel execution touches no databas
 time.  A batch grades with a pool of threads, one submission per thread, and a single
 :class:`GradebookLock` (a thread lock plus an ``flock`` on ``gradebook.db``, so two grader
 processes also take turns) is **held whenever a thread runs nbgrader code** and released only
-around the kernel's work (:meth:`grader.grading.executor.Job.unlocked`).  Every gradebook read
+around the kernel's work (:meth:`grader.grading.job.Job.unlocked`).  Every gradebook read
 and write therefore happens in one thread at a time, in nbgrader's own order, through
 nbgrader's own code, while up to ``--jobs`` kernels run at once.
 """
