@@ -46,3 +46,48 @@ def test_no_instructor_material_is_published(site):
     assert "nbgrader_config.py" not in names
     for path in site.rglob("*.html"):
         assert "grader/reference" not in path.read_text(encoding="utf-8", errors="replace")
+
+
+def _rendered_text(html_text: str) -> str:
+    """The page's prose as a reader sees it before MathJax runs: code, scripts and the spans
+    that MathJax typesets removed, tags stripped."""
+    import html
+    import re
+
+    for pattern in (r"<script.*?</script>", r"<style.*?</style>", r"<pre.*?</pre>",
+                    r'<div class="highlight.*?</div>', r"<code.*?</code>",
+                    r'<span class="math notranslate nohighlight">.*?</span>',
+                    r'<div class="math notranslate nohighlight">.*?</div>'):
+        html_text = re.sub(pattern, " ", html_text, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", html_text))
+
+
+def unrendered_math(html_text: str) -> list[str]:
+    """Dollar signs and TeX delimiters that reached the reader as text: math that the
+    Markdown parser did not recognise (a display equation inside a list item without blank
+    lines around it, dollars in a notebook's Markdown output).  ``$NAME`` of a shell
+    variable is text, not math."""
+    import re
+
+    text = _rendered_text(html_text)
+    return [text[max(0, m.start() - 40):m.end() + 40].strip()
+            for m in re.finditer(r"\$(?![A-Z_]{2,})|\\\(|\\\)|\\\[|\\\]", text)]
+
+
+def test_the_math_scanner_finds_stray_dollars_and_only_those():
+    assert unrendered_math("<p>the moves $<span class=\"math notranslate nohighlight\">"
+                           "\\(x\\)</span>$</p>")
+    assert unrendered_math("<td><p>LSTM, $H = 100$, lr 20</p></td>")
+    assert not unrendered_math("<p>set $XDG_CACHE_HOME or <code>$x$</code></p>"
+                               "<span class=\"math notranslate nohighlight\">\\(x\\)</span>")
+
+
+def test_no_math_is_left_unrendered(site):
+    stray = {}
+    for path in sorted(site.rglob("*.html")):
+        if "_static" in path.parts or "lite" in path.parts:
+            continue
+        found = unrendered_math(path.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            stray[str(path.relative_to(site))] = found[:3]
+    assert stray == {}
