@@ -369,17 +369,19 @@ def test_bench_times_the_better_model_and_the_small_size(ptb_dir, capsys):
 
     parser = argparse.ArgumentParser()
     bench.add_arguments(parser)
-    args = parser.parse_args(["--data-dir", str(ptb_dir), "--models", "rnn,lstm2", "--iters",
+    args = parser.parse_args(["--data-dir", str(ptb_dir), "--models", "rnn,lstm2,lstm650", "--iters",
                               "1", "--warmup", "0", "--repeats", "1", "--baseline-iters", "1",
                               "--no-torch"])
     capsys.readouterr()
     assert bench.run(args) == 0
     lines = {(r["model"], r["size"], r["impl"]): r for r in _json_lines(capsys.readouterr().out)}
     assert set(lines) == {("rnn", "book", "reference"), ("rnn", "book", "textbook"),
-                          ("lstm2", "book", "reference"), ("rnn", "small", "reference"),
-                          ("rnn", "small", "textbook")}
+                          ("lstm2", "book", "reference"), ("lstm650", "book", "reference"),
+                          ("rnn", "small", "reference"), ("rnn", "small", "textbook")}
     better = lines["lstm2", "book", "reference"]
     assert (better["hidden"], better["layers"], better["tie_weights"]) == (300, 2, True)
+    textbook_size = lines["lstm650", "book", "reference"]
+    assert (textbook_size["hidden"], textbook_size["dropout"], textbook_size["layers"]) == (650, 0.5, 2)
     small = lines["rnn", "small", "reference"]
     assert (small["vocab"], small["batch"], small["bptt"], small["clip"]) == (418, 10, 5, None)
     assert "speedup_vs_textbook" in small and "meets_target" not in small

@@ -14,8 +14,9 @@ and prints one JSON line per model and implementation:
 
 Models (``--models``): ``rnn`` and ``lstm`` are chapter 4's (D = H = 100); ``lstm2`` is the
 better model of the chapter's last section at its book sizes (``BetterRnnlm``: two LSTM
-layers of 300, dropout 0.3, tied weights), timed against PyTorch only (the textbook
-version has one layer).  Sizes (``--sizes``): ``book`` is the setting above; ``small`` is
+layers of 300, dropout 0.3, tied weights), and ``lstm650`` the same model at the
+textbook's sizes (two layers of 650, dropout 0.5; not in the default set: its steps are
+slow), both timed against PyTorch only (the textbook version has one layer).  Sizes (``--sizes``): ``book`` is the setting above; ``small`` is
 the source's first experiment (the first 1000 PTB words, V = 418, batch 10, T = 5, SGD
 lr 0.1, no clipping), where a step is 50 tokens and fixed costs per step (thread
 hand-offs, BLAS thread limits) would show: there the textbook version runs with BLAS
@@ -54,10 +55,13 @@ SIZES = {
              "words": None},
     "small": {"batch": 10, "bptt": 5, "hidden": 100, "lr": 0.1, "clip": None, "words": 1000},
 }
-# The better model of chapter 4's last section, at its book sizes (the PTB run in
-# book/results/rnnlm_ptb_better.jsonl).
-BETTER = {"layers": 2, "hidden": 300, "dropout": 0.3, "tie_weights": True}
-MODELS = ("rnn", "lstm", "lstm2")
+# The better model of chapter 4's last section: at its book sizes (the PTB run in
+# book/results/rnnlm_ptb_better.jsonl), and at the textbook's.
+BETTER = {
+    "lstm2": {"layers": 2, "hidden": 300, "dropout": 0.3, "tie_weights": True},
+    "lstm650": {"layers": 2, "hidden": 650, "dropout": 0.5, "tie_weights": True},
+}
+MODELS = ("rnn", "lstm", *BETTER)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,10 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed blocks per model; best and median are reported (default 3)")
     parser.add_argument("--models", default="rnn,lstm,lstm2",
-                        help="comma-separated: rnn, lstm, lstm2 (default all three)")
+                        help="comma-separated: rnn, lstm, lstm2, lstm650 (default the first "
+                             "three)")
     parser.add_argument("--sizes", default="book,small",
-                        help="comma-separated: book, small (default both; lstm2 runs at its "
-                             "book sizes only)")
+                        help="comma-separated: book, small (default both; lstm2 and lstm650 "
+                             "run at the book's batch and T only)")
     parser.add_argument("--baseline-iters", type=int, default=None, metavar="N",
                         help="timed iterations of the textbook baseline (default: --iters / 3, "
                              "at least 10)")
@@ -263,8 +268,9 @@ def _one_blas_thread(step):
 
 
 def _cases(models: list[str], sizes: list[str]) -> list[tuple[str, str]]:
-    """(model, size) pairs in the order they run; lstm2 only at its book sizes."""
-    return [(m, size) for size in sizes for m in models if m != "lstm2" or size == "book"]
+    """(model, size) pairs in the order they run; the better models only at the book's
+    batch and T."""
+    return [(m, size) for size in sizes for m in models if m not in BETTER or size == "book"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -304,10 +310,11 @@ def run(args: argparse.Namespace) -> int:
         corpus = ptb.train if cfg["words"] is None else np.asarray(ptb.train[:cfg["words"]])
         V = ptb.vocab_size if cfg["words"] is None else int(corpus.max()) + 1
         rng = np.random.default_rng(args.seed)
-        if kind == "lstm2":
-            cfg["hidden"] = BETTER["hidden"]
-            model = BetterRnnlm(V, cfg["hidden"], cfg["hidden"], num_layers=BETTER["layers"],
-                                dropout=BETTER["dropout"], tie_weights=BETTER["tie_weights"],
+        better = BETTER.get(kind)
+        if better:
+            cfg["hidden"] = better["hidden"]
+            model = BetterRnnlm(V, cfg["hidden"], cfg["hidden"], num_layers=better["layers"],
+                                dropout=better["dropout"], tie_weights=better["tie_weights"],
                                 dtype=np.float32, rng=rng)
         else:
             cls = SimpleRnnlm if kind == "rnn" else LstmRnnlm
@@ -316,9 +323,9 @@ def run(args: argparse.Namespace) -> int:
                   "bptt": cfg["bptt"], "hidden": cfg["hidden"], "vocab": V, "lr": cfg["lr"],
                   "clip": cfg["clip"], "cpus": os.cpu_count(), "numpy": np.__version__,
                   "blas": blas, "warmup": args.warmup, "repeats": args.repeats}
-        if kind == "lstm2":
-            common.update(layers=BETTER["layers"], dropout=BETTER["dropout"],
-                          tie_weights=BETTER["tie_weights"])
+        if better:
+            common.update(layers=better["layers"], dropout=better["dropout"],
+                          tie_weights=better["tie_weights"])
         # Blocks of about the same duration at every size.
         scale = 1 if cfg["words"] is None else 10
         iters = args.iters * scale
@@ -330,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         # Every implementation starts from the same weights and reads the same batches.
         impls = {}
         details = {"textbook": {"dtype": "float64"}, "torch": {"dtype": "float32"}}
-        if not args.no_baseline and kind != "lstm2":
+        if not args.no_baseline and not better:
             step = clip_sgd_step(TextbookRnnlm.from_model(model), cfg["lr"], cfg["clip"])
             if size == "small":
                 step = _one_blas_thread(step)
@@ -338,9 +345,9 @@ def run(args: argparse.Namespace) -> int:
             impls["textbook"] = (step, batches(), base_iters)
         if torch is not None:
             try:
-                options = ({"layers": BETTER["layers"], "dropout": BETTER["dropout"]}
-                           if kind == "lstm2" else {})
-                impls["torch"] = (torch_rnnlm("lstm" if kind == "lstm2" else kind,
+                options = ({"layers": better["layers"], "dropout": better["dropout"]}
+                           if better else {})
+                impls["torch"] = (torch_rnnlm("lstm" if better else kind,
                                               model.params, cfg["hidden"], cfg["lr"],
                                               cfg["clip"], **options)[1], batches(), iters)
                 details["torch"].update(torch_version=torch.__version__,
