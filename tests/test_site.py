@@ -1,4 +1,6 @@
 """The built site: chapters and exercise pages present, nothing secret published."""
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -51,9 +53,6 @@ def test_no_instructor_material_is_published(site):
 def _rendered_text(html_text: str) -> str:
     """The page's prose as a reader sees it before MathJax runs: code, scripts and the spans
     that MathJax typesets removed, tags stripped."""
-    import html
-    import re
-
     for pattern in (r"<script.*?</script>", r"<style.*?</style>", r"<pre.*?</pre>",
                     r'<div class="highlight.*?</div>', r"<code.*?</code>",
                     r'<span class="math notranslate nohighlight">.*?</span>',
@@ -67,8 +66,6 @@ def unrendered_math(html_text: str) -> list[str]:
     Markdown parser did not recognise (a display equation inside a list item without blank
     lines around it, dollars in a notebook's Markdown output).  ``$NAME`` of a shell
     variable is text, not math."""
-    import re
-
     text = _rendered_text(html_text)
     return [text[max(0, m.start() - 40):m.end() + 40].strip()
             for m in re.finditer(r"\$(?![A-Z_]{2,})|\\\(|\\\)|\\\[|\\\]", text)]

@@ -16,11 +16,12 @@ Models (``--models``): ``rnn`` and ``lstm`` are chapter 4's (D = H = 100); ``lst
 better model of the chapter's last section at its book sizes (``BetterRnnlm``: two LSTM
 layers of 300, dropout 0.3, tied weights), and ``lstm650`` the same model at the
 textbook's sizes (two layers of 650, dropout 0.5; not in the default set: its steps are
-slow), both timed against PyTorch only (the textbook version has one layer).  Sizes (``--sizes``): ``book`` is the setting above; ``small`` is
-the source's first experiment (the first 1000 PTB words, V = 418, batch 10, T = 5, SGD
-lr 0.1, no clipping), where a step is 50 tokens and fixed costs per step (thread
-hand-offs, BLAS thread limits) would show: there the textbook version runs with BLAS
-held to one thread, its fastest setting at that size.  Every line says its ``size``.
+slow), both timed against PyTorch only (the textbook version has one layer).  Sizes
+(``--sizes``): ``book`` is the setting above; ``small`` is the source's first experiment
+(the first 1000 PTB words, V = 418, batch 10, T = 5, SGD lr 0.1, no clipping), where a
+step is 50 tokens and fixed costs per step (thread hand-offs, BLAS thread limits) would
+show: there the textbook version runs with BLAS held to one thread, its fastest setting
+at that size.  Every line says its ``size``.
 
 ``train_ppl`` is the perplexity over the timed iterations: a cross-check between
 implementations, not a quality figure (the tanh RNN at lr 20 diverges within its first
