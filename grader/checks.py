@@ -12,6 +12,9 @@ another order, a constant factor or a flipped sign, all zeros, rows that are not
 normalised.  ``axes=("N", "T", "H")`` names the axes, so that a ``(T, N, H)`` answer is
 called that.
 
+Messages speak the notebook's language (:mod:`grader.i18n`): the templates below and the
+names, hints and mistakes a test cell passes are keyed by their English text.
+
 The dtype rule, the same in every notebook and in the hidden tests: answers are float64
 (NumPy's default).  A float32 or float16 answer fails with a message that says so, unless
 the expected value itself has that dtype.
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 from itertools import permutations
 from typing import Any, Callable, Mapping, Sequence
+from unicodedata import east_asian_width as _east_asian_width
 
 import numpy as _np
+
+from grader.i18n import t as _t, text as _text
 
 # Bound once, when the test helpers are imported (before any student cell runs), so
 # that a notebook which later replaces numpy's comparison functions cannot change what
@@ -52,8 +58,10 @@ def _fmt(x: Any, prefix: str = "") -> str:
     arr = _asarray(x)
     if arr.dtype == object:
         return prefix + repr(_plain(arr.tolist()))
+    # rows align under the first in a terminal: a Chinese label is two columns a character
+    indent = " " * sum(2 if _east_asian_width(c) in "WF" else 1 for c in prefix)
     return prefix + _array2string(arr, precision=6, threshold=20, edgeitems=3,
-                                  suppress_small=True, prefix=prefix)
+                                  suppress_small=True, prefix=indent)
 
 
 def _plain(x: Any) -> Any:
@@ -85,19 +93,34 @@ def _show(x: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _EXPECTED() -> str:
+    """The label before the expected value: the values line up under it in either language."""
+    return "  " + _t("expected: ")
+
+
+def _GOT() -> str:
+    return "  " + _t("got:      ")
+
+
+def _hint(hint: str) -> str:
+    """The hint line; ``python -m grader check`` finds it by its label (``Hint:``/``提示：``)."""
+    return _t("Hint: {hint}", hint=hint)
+
+
 def _call(name: str, args: tuple) -> str:
     return f"{name}({', '.join(_show(a, 60) for a in args)})"
 
 
 def _as_numeric(value: Any, name: str) -> _np.ndarray:
     if value is None:
-        raise CheckFailure(f"{name}: your code returned None. Did you forget a `return` "
-                           "statement, or leave `raise NotImplementedError()` in place?")
+        raise CheckFailure(_t("{name}: your code returned None. Did you forget a `return` "
+                              "statement, or leave `raise NotImplementedError()` in place?",
+                              name=name))
     try:
         arr = _asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise CheckFailure(f"{name}: expected numbers, got {type(value).__name__}: "
-                           f"{_show(value)}") from None
+        raise CheckFailure(_t("{name}: expected numbers, got {kind}: {value}", name=name,
+                              kind=type(value).__name__, value=_show(value))) from None
     return arr
 
 
@@ -127,12 +150,14 @@ def _axes_sentence(order: tuple[int, ...], got: tuple, expected: tuple,
         yours = [""] * len(order)
         for i, j in enumerate(order):
             yours[j] = axes[i]
-        return (f"your axes are ({', '.join(yours)}) = {got}, but the expected order is "
-                f"({', '.join(axes)}) = {expected}")
-    shapes = f" ({got} instead of {expected})" if got != expected else ""
+        return _t("your axes are ({yours}) = {got}, but the expected order is "
+                  "({axes}) = {expected}", yours=", ".join(yours), got=got,
+                  axes=", ".join(axes), expected=expected)
+    shapes = _t(" ({got} instead of {expected})", got=got, expected=expected) \
+        if got != expected else ""
     if len(order) == 2:
-        return f"the rows and columns are swapped (transposed){shapes}"
-    return f"the axes are in another order{shapes}"
+        return _t("the rows and columns are swapped (transposed){shapes}", shapes=shapes)
+    return _t("the axes are in another order{shapes}", shapes=shapes)
 
 
 def check_shape(value: Any, expected_shape: tuple, name: str = "result",
@@ -141,19 +166,21 @@ def check_shape(value: Any, expected_shape: tuple, name: str = "result",
 
     ``axes`` names the expected axes, e.g. ``("N", "T", "H")``, for the message.
     """
+    name = _text(name)
     arr = _as_numeric(value, name)
     expected_shape = tuple(expected_shape)
     if arr.shape != expected_shape:
         orders = _reordered(arr.shape, expected_shape)
         if orders and axes:
-            raise CheckFailure(
-                f"{name}: expected shape {expected_shape}, got {arr.shape}: the axes are in "
-                f"the wrong order: {_axes_sentence(orders[0], arr.shape, expected_shape, axes)}."
-                " Stack or transpose so that the axes come in the expected order.")
-        raise CheckFailure(
-            f"{name}: expected shape {expected_shape}, got {arr.shape}. "
-            "Check which axis is time, which is the batch, and whether a vector should be a "
-            "row (1, n), a column (n, 1) or plain (n,).")
+            raise CheckFailure(_t(
+                "{name}: expected shape {expected}, got {got}: the axes are in the wrong "
+                "order: {axes}. Stack or transpose so that the axes come in the expected order.",
+                name=name, expected=expected_shape, got=arr.shape,
+                axes=_axes_sentence(orders[0], arr.shape, expected_shape, axes)))
+        raise CheckFailure(_t(
+            "{name}: expected shape {expected}, got {got}. Check which axis is time, which is "
+            "the batch, and whether a vector should be a row (1, n), a column (n, 1) or plain "
+            "(n,).", name=name, expected=expected_shape, got=arr.shape))
 
 
 def _close(a: _np.ndarray, b: _np.ndarray, rtol: float, atol: float) -> bool:
@@ -170,36 +197,36 @@ def _diagnose(arr: _np.ndarray, expected: _np.ndarray, rtol: float, atol: float,
         if _close(arr.transpose(order), expected, rtol, atol):
             return _axes_sentence(order, arr.shape, expected.shape, axes)
     if expected.any() and not arr.any():
-        return ("every value is zero: it was never computed, or never added (+=) into the "
-                "array you return")
+        return _t("every value is zero: it was never computed, or never added (+=) into the "
+                  "array you return")
     norm = float((expected * expected).sum())
     if norm > 0 and (expected.size > 1 or _close(arr, -expected, rtol, atol)):
         factor = float((arr * expected).sum()) / norm
         if factor != 0 and _close(arr, factor * expected, rtol, atol):
             if _close(_asarray(factor), _asarray(-1.0), 1e-6, 0.0):
-                return "the sign is flipped: every value has the opposite sign"
-            return (f"every value is {factor:.6g} times the expected one: a factor is missing "
-                    "or extra (a sum instead of a mean? a division forgotten?)")
+                return _t("the sign is flipped: every value has the opposite sign")
+            return _t("every value is {factor:.6g} times the expected one: a factor is missing "
+                      "or extra (a sum instead of a mean? a division forgotten?)", factor=factor)
     if expected.ndim and expected.shape[-1] > 1 and (expected >= 0).all() and (arr >= 0).all():
         rows = expected.sum(axis=-1)
         sums = arr.sum(axis=-1, keepdims=True)
         if _close(rows, _ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
                 and _close(arr / sums, expected, rtol, atol):
-            return ("each row should be a probability distribution summing to 1, but yours "
-                    "sum to other numbers: the rows are right up to their sum, so normalise "
-                    "each row by dividing by its sum")
+            return _t("each row should be a probability distribution summing to 1, but yours "
+                      "sum to other numbers: the rows are right up to their sum, so normalise "
+                      "each row by dividing by its sum")
     return ""
 
 
 def _not_finite(arr: _np.ndarray) -> str:
     """Where NaN or infinities usually come from, for the kinds ``arr`` holds."""
     if _isnan(arr).any():
-        return ("NaN comes from 0/0, inf - inf, 0 * log(0) or the logarithm of a negative "
-                "number, often after an overflow (exp of a large number?).")
+        return _t("NaN comes from 0/0, inf - inf, 0 * log(0) or the logarithm of a negative "
+                  "number, often after an overflow (exp of a large number?).")
     if (arr == -_INF).any() and not (arr == _INF).any():
-        return ("-inf is the logarithm of 0: look for a probability that underflowed to 0 or "
-                "an impossible event, or for an overflow.")
-    return "Look for an overflow (exp of a large number?) or a division by zero."
+        return _t("-inf is the logarithm of 0: look for a probability that underflowed to 0 "
+                  "or an impossible event, or for an overflow.")
+    return _t("Look for an overflow (exp of a large number?) or a division by zero.")
 
 
 def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float = RTOL,
@@ -212,39 +239,43 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
     order is called that.  A float32 (or float16) answer fails, unless ``expected`` has
     that dtype too: the tolerances are float64's.
     """
+    name, hint = _text(name), _text(hint)
     expected_arr = _asarray(expected, dtype=float)
     low = _low_precision(value) if value is not None else None
     try:
         arr = _as_numeric(value, name)
     except CheckFailure as failure:
-        raise CheckFailure(f"{failure}\n  Hint: {hint}" if hint else str(failure)) from None
+        raise CheckFailure(f"{failure}\n  {_hint(hint)}" if hint else str(failure)) from None
     if arr.shape != expected_arr.shape:
         orders = _reordered(arr.shape, expected_arr.shape)
         for order in orders:
             if _close(arr.transpose(order), expected_arr, rtol, atol):
-                raise CheckFailure(
-                    f"{name}: the numbers are right but the axes are in the wrong order: "
-                    f"{_axes_sentence(order, arr.shape, expected_arr.shape, axes)}. Stack or "
-                    "transpose so that the axes come in the expected order.")
+                raise CheckFailure(_t(
+                    "{name}: the numbers are right but the axes are in the wrong order: "
+                    "{axes}. Stack or transpose so that the axes come in the expected order.",
+                    name=name, axes=_axes_sentence(order, arr.shape, expected_arr.shape, axes)))
         if arr.size == expected_arr.size:
-            raise CheckFailure(
-                f"{name}: the numbers may be right but the shape is {arr.shape}, expected "
-                f"{expected_arr.shape}. Reshape, or check the order of the axes.")
+            raise CheckFailure(_t(
+                "{name}: the numbers may be right but the shape is {got}, expected "
+                "{expected}. Reshape, or check the order of the axes.",
+                name=name, got=arr.shape, expected=expected_arr.shape))
         check_shape(arr, expected_arr.shape, name, axes)
     if low is not None and _low_precision(expected) is None:
         agree = bool(_isclose(arr, expected_arr, rtol=1e-4, atol=1e-6).all())
         raise CheckFailure(
-            f"{name} is {low} (single precision), but this course works in float64, NumPy's "
-            "default: the tests compare with tolerances meant for float64. Find where float32 "
-            "enters (dtype=np.float32, .astype(np.float32), numbers that were float32 to begin "
-            "with) and keep every array float64. "
-            + ("Apart from that, your values agree with the expected ones to float32 precision."
-               if agree else "Your values also differ from the expected ones:")
-            + ("" if agree else f"\n{_fmt(expected_arr, '  expected: ')}\n"
-                                f"{_fmt(arr, '  got:      ')}"))
+            _t("{name} is {dtype} (single precision), but this course works in float64, "
+               "NumPy's default: the tests compare with tolerances meant for float64. Find "
+               "where float32 enters (dtype=np.float32, .astype(np.float32), numbers that were "
+               "float32 to begin with) and keep every array float64. ", name=name, dtype=low)
+            + (_t("Apart from that, your values agree with the expected ones to float32 "
+                  "precision.") if agree else
+               _t("Your values also differ from the expected ones:"))
+            + ("" if agree else f"\n{_fmt(expected_arr, _EXPECTED())}\n"
+                                f"{_fmt(arr, _GOT())}"))
     if not _isfinite(arr).all():
-        raise CheckFailure(f"{name}: contains NaN or infinity: {_fmt(arr)}. {_not_finite(arr)}"
-                           + (f"\n  Hint: {hint}" if hint else ""))
+        raise CheckFailure(_t("{name}: contains NaN or infinity: {values}. {why}", name=name,
+                              values=_fmt(arr), why=_not_finite(arr))
+                           + (f"\n  {_hint(hint)}" if hint else ""))
     ok = _isclose(arr, expected_arr, rtol=rtol, atol=atol)
     if ok.all():
         return
@@ -252,43 +283,48 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
     for mistake, mistaken in (mistakes or {}).items():
         mistaken_arr = _asarray(mistaken, dtype=float)
         if _close(arr, mistaken_arr, rtol, atol):
-            diagnosis = mistake
+            diagnosis = _text(mistake)
             break
     named = bool(diagnosis)   # a mistake the test names is precise: no hint after it
     diagnosis = diagnosis or _diagnose(arr, expected_arr, rtol, atol, axes)
     if diagnosis:
-        raise CheckFailure(f"{name} is wrong: it looks like {diagnosis}.\n"
-                           f"{_fmt(expected_arr, '  expected: ')}\n"
-                           f"{_fmt(arr, '  got:      ')}"
-                           + (f"\n  Hint: {hint}" if hint and not named else ""))
+        raise CheckFailure(_t("{name} is wrong: it looks like {diagnosis}.", name=name,
+                              diagnosis=diagnosis) + "\n"
+                           f"{_fmt(expected_arr, _EXPECTED())}\n"
+                           f"{_fmt(arr, _GOT())}"
+                           + (f"\n  {_hint(hint)}" if hint and not named else ""))
     diff = _abs(arr - expected_arr)
-    message = (f"{name} is wrong.\n{_fmt(expected_arr, '  expected: ')}\n"
-               f"{_fmt(arr, '  got:      ')}\n")
+    message = (_t("{name} is wrong.", name=name) + f"\n{_fmt(expected_arr, _EXPECTED())}\n"
+               f"{_fmt(arr, _GOT())}\n")
     if diff.ndim:
         where = tuple(int(i) for i in _unravel(int(_argmax(diff)), diff.shape))
-        message += (f"  {int((~ok).sum())} of {ok.size} values differ; the largest difference "
-                    f"is {float(diff.max()):.3g} at index {where}.")
+        message += "  " + _t("{wrong} of {size} values differ; the largest difference is "
+                             "{largest:.3g} at index {where}.", wrong=int((~ok).sum()),
+                             size=ok.size, largest=float(diff.max()), where=where)
     else:
-        message += f"  The difference is {float(diff):.3g}."
+        message += "  " + _t("The difference is {difference:.3g}.", difference=float(diff))
     if hint:
-        message += f"\n  Hint: {hint}"
+        message += f"\n  {_hint(hint)}"
     raise CheckFailure(message)
 
 
 def check_raises(func: Callable, args: tuple, exception: type[BaseException],
                  name: str = "your function", why: str = "") -> None:
     """Fail unless ``func(*args)`` raises ``exception``."""
+    name, why = _text(name), _text(why)
     try:
         func(*args)
     except exception:
         return
     except NotImplementedError:
-        raise CheckFailure(f"{name} is not implemented yet.") from None
+        raise CheckFailure(_t("{name} is not implemented yet.", name=name)) from None
     except Exception as exc:  # the wrong error is still a clear failure
-        raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}, "
-                           f"but raised {type(exc).__name__}: {exc}") from None
-    raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}"
-                       f"{': ' + why if why else ''}, but returned normally.")
+        raise CheckFailure(_t("{call} should raise {wanted}, but raised {kind}: {error}",
+                              call=_call(name, args), wanted=exception.__name__,
+                              kind=type(exc).__name__, error=exc)) from None
+    raise CheckFailure(_t("{call} should raise {wanted}{why}, but returned normally.",
+                          call=_call(name, args), wanted=exception.__name__,
+                          why=_t(": {why}", why=why) if why else ""))
 
 
 def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "", *,
@@ -298,24 +334,27 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "",
     ``mistakes`` maps the name of a classic mistake to the value it gives, as in
     :func:`check_close`.
     """
+    name, hint = _text(name), _text(hint)
     if value is None and expected is not None:
         _as_numeric(value, name)
     if value != expected:
         for mistake, mistaken in (mistakes or {}).items():
             if not _same(mistaken, expected) and _same(value, mistaken):
-                raise CheckFailure(f"{name} is wrong: it looks like {mistake}.\n"
-                                   f"  expected: {_show(expected)}\n  got:      {_show(value)}")
-        message = f"{name}: expected {_show(expected)}, got {_show(value)}."
+                raise CheckFailure(_t("{name} is wrong: it looks like {diagnosis}.", name=name,
+                                      diagnosis=_text(mistake)) + "\n"
+                                   f"{_EXPECTED()}{_show(expected)}\n{_GOT()}{_show(value)}")
+        message = _t("{name}: expected {expected}, got {got}.", name=name,
+                     expected=_show(expected), got=_show(value))
         if type(value) in (list, tuple) and type(expected) in (list, tuple) and \
                 all(type(x) is str for x in [*value, *expected]):  # names, e.g. dict keys
             missing = [x for x in expected if x not in value]
             extra = [x for x in value if x not in expected]
             if missing:
-                message += f"\n  Missing: {_show(missing)}."
+                message += "\n  " + _t("Missing: {names}.", names=_show(missing))
             if extra:
-                message += f"\n  Not expected: {_show(extra)}."
+                message += "\n  " + _t("Not expected: {names}.", names=_show(extra))
         if hint:
-            message += f"\n  Hint: {hint}"
+            message += f"\n  {_hint(hint)}"
         raise CheckFailure(message)
 
 

@@ -1,7 +1,8 @@
 """The student kit: the only part of ``grader`` that leaves the instructor's machine.
 
 It is what students install, what the student bundle ships and exactly what a grading
-sandbox mounts for a student's kernel: the notebooks' test helpers (``grader.checks``), the
+sandbox mounts for a student's kernel: the notebooks' test helpers (``grader.checks``, with their messages in English and Chinese:
+``grader.i18n``), the
 gradient checker (``grader.gradcheck``) and the self-check command (``python -m grader
 check``).  No reference implementation, no hidden test, no grading code.  The list is an
 allow-list, declared once here; everything that ships the kit reads it.
@@ -24,6 +25,8 @@ KIT_MODULES = (
     "grader/__init__.py",
     "grader/__main__.py",  # so that `python -m grader check` works
     "grader/checks.py",
+    "grader/i18n.py",      # the messages' language, and the Chinese catalogue it reads
+    "grader/i18n_zh.py",
     "grader/gradcheck.py",
     "grader/notebooks.py",
     "grader/cli/__init__.py",

@@ -25,6 +25,7 @@ from grader.grading import bundle
 ROOT = Path(__file__).resolve().parent.parent
 A = "01_rnn_by_hand"
 MODULES = {"grader/__init__.py", "grader/__main__.py", "grader/checks.py", "grader/gradcheck.py",
+           "grader/i18n.py", "grader/i18n_zh.py",
            "grader/notebooks.py", "grader/cli/__init__.py", "grader/cli/check.py",
            "grader/grading/__init__.py", "grader/grading/selfcheck.py"}
 

@@ -270,7 +270,7 @@ def test_json_for_tools(tmp_path, capsys):
     code, result = run_check(capsys, notebook)
     assert code == 1
     assert set(result) == {"version", "notebook", "ok", "passed", "questions_total", "points",
-                           "points_total", "questions", "warnings", "checks_module"}
+                           "points_total", "questions", "warnings", "checks_module", "language"}
     assert (result["version"], result["ok"], result["notebook"]) == (1, False, str(notebook))
     assert (result["passed"], result["questions_total"]) == (3, 6)
     assert (result["points"], result["points_total"]) == (5, 11)

@@ -28,6 +28,7 @@ when some do not, 2 when the notebook cannot be checked.
                    test cell was changed and will be restored before grading)
   warnings         sentences about the notebook (edited or copied cells, set-up errors)
   checks_module    the file grader.checks was imported from in the kernel, or null
+  language         "en", or "zh" for a notebook of the Chinese edition (messages in Chinese)
   error            only when the exit status is 2: why the notebook could not be checked
 """
 
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     from grader.grading import selfcheck
 
     if not args.notebook.is_file():
-        return _cannot_check(args, f"{args.notebook} does not exist")
+        from grader.i18n import t, using
+
+        # a Chinese-edition notebook is named *.zh.ipynb: say it in its language
+        with using("zh" if args.notebook.name.endswith(".zh.ipynb") else "en"):
+            return _cannot_check(args, t("{notebook} does not exist", notebook=args.notebook))
     try:
         result = selfcheck.check_notebook(
             args.notebook, timeout=args.timeout or selfcheck.DEFAULT_TIMEOUT,

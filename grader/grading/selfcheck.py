@@ -14,11 +14,16 @@ rules it mirrors are nbgrader's: a test cell earns its points when it runs witho
 error *and* writes nothing to standard error; locked cells (test cells included) are
 restored from the instructor's copy before grading, which the checksums stored in the
 cell metadata let us detect.
+
+A notebook of the Chinese edition (metadata ``rnns.language = "zh"``) is checked in Chinese:
+its kernel gets ``RNNS_LANGUAGE=zh`` (the test helpers' messages) and the table is printed in
+Chinese (:mod:`grader.i18n`); ``--json`` keeps its field names and status values.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from grader import i18n
+from grader.i18n import t as _t
 
 PASSED = "passed"
 FAILED = "failed"
@@ -69,6 +77,11 @@ HINTS = {
 # A set-up cell's error that means the kernel has no kit: Python's own message, or the one of
 # the exercises' first cell (grader.kit.SETUP_PREAMBLE).
 _NO_KIT = re.compile(r"No module named 'grader[.']|course kit is not installed")
+
+# why later cells were not run (translated when shown)
+NEVER_FINISHED = "not run: an earlier cell never finished and could not be stopped"
+KERNEL_DIED_EARLIER = ("not run: the kernel died (a crash, `exit()` or running out of memory) "
+                       "in an earlier cell")
 
 # Run once after the notebook, in the same kernel: where did the tests' helpers come from?
 _PROBE = ("import sys as _rnns_sys\n"
@@ -148,6 +161,7 @@ class SelfCheckResult:
     questions: list[QuestionResult]
     warnings: list[str] = field(default_factory=list)
     checks_module: str | None = None  # grader.checks as imported by the notebook's kernel
+    language: str = "en"               # of the notebook (metadata rnns.language), "en" or "zh"
 
     @property
     def ok(self) -> bool:
@@ -167,7 +181,8 @@ class SelfCheckResult:
                 "questions_total": len(self.questions),
                 "points": got, "points_total": total,
                 "questions": [{**q.__dict__, "passed": q.passed} for q in self.questions],
-                "warnings": self.warnings, "checks_module": self.checks_module}
+                "warnings": self.warnings, "checks_module": self.checks_module,
+                "language": self.language}
 
 
 def _whole(text: str) -> str:
@@ -175,17 +190,22 @@ def _whole(text: str) -> str:
     text = "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
     if len(text) <= MAX_MESSAGE_CHARS:
         return text
-    return (text[:MAX_MESSAGE_CHARS].rstrip() + f"\n[... {len(text) - MAX_MESSAGE_CHARS} more "
-            "characters: run the cell in the notebook to read everything]")
+    return (text[:MAX_MESSAGE_CHARS].rstrip() + "\n" + _t(
+        "[... {more} more characters: run the cell in the notebook to read everything]",
+        more=len(text) - MAX_MESSAGE_CHARS))
 
 
 def _split_hint(message: str) -> tuple[str, str]:
     """(message without its ``Hint:`` line, the hint); the table prints the hint on its own."""
     lines = message.splitlines()
     for i, line in enumerate(lines):
-        if line.strip().startswith("Hint:"):
-            return "\n".join(lines[:i] + lines[i + 1:]), line.strip()[len("Hint:"):].strip()
+        label = next((h for h in _HINT_LABELS if line.strip().startswith(h)), None)
+        if label:
+            return "\n".join(lines[:i] + lines[i + 1:]), line.strip()[len(label):].strip()
     return message, ""
+
+
+_HINT_LABELS = ("Hint:", "提示：", "提示:")  # grader.checks writes the first or, in Chinese, the second
 
 
 def _stderr_text(cell) -> str:
@@ -206,34 +226,39 @@ def classify(cell, points: float, skipped: str = "",
     grade_id = _nbgrader(cell).get("grade_id", "?")
     if skipped == TIMED_OUT:
         return QuestionResult(grade_id, points, ERROR,
-                              f"the test did not finish within {timeout:g} s and was stopped",
-                              HINTS["timeout"])
+                              _t("the test did not finish within {timeout:g} s and was stopped",
+                                 timeout=timeout), _hint("timeout"))
     if skipped == DIED:
         return QuestionResult(grade_id, points, ERROR,
-                              "the kernel died while this test ran (a crash, `exit()` or "
-                              "running out of memory)", HINTS["died"])
+                              _t("the kernel died while this test ran (a crash, `exit()` or "
+                                 "running out of memory)"), _hint("died"))
     if skipped:
-        return QuestionResult(grade_id, points, NOT_RUN, skipped, HINTS[NOT_RUN])
+        return QuestionResult(grade_id, points, NOT_RUN, _t(skipped), _hint(NOT_RUN))
     error = _error(cell)
     if error is not None:
         ename, evalue = error.get("ename", "Error"), error.get("evalue", "")
         if ename == "NotImplementedError":
-            return QuestionResult(grade_id, points, NOT_ATTEMPTED, "not attempted yet",
-                                  HINTS[NOT_ATTEMPTED])
+            return QuestionResult(grade_id, points, NOT_ATTEMPTED, _t("not attempted yet"),
+                                  _hint(NOT_ATTEMPTED))
         if ename in ("CheckFailure", "AssertionError"):
             message, hint = _split_hint(_whole(evalue))
-            return QuestionResult(grade_id, points, FAILED, message or f"{ename} (no message)",
-                                  hint or HINTS[ename])
+            return QuestionResult(grade_id, points, FAILED,
+                                  message or _t("{ename} (no message)", ename=ename),
+                                  hint or _hint(ename))
         if ename == "KeyboardInterrupt":
-            return QuestionResult(grade_id, points, ERROR, "interrupted", HINTS["timeout"])
+            return QuestionResult(grade_id, points, ERROR, _t("interrupted"), _hint("timeout"))
         return QuestionResult(grade_id, points, ERROR, _whole(f"{ename}: {evalue}"),
-                              HINTS.get(ename, HINTS[ERROR]))
+                              _hint(ename if ename in HINTS else ERROR))
     stderr = _stderr_text(cell)
     if stderr.strip():
         return QuestionResult(grade_id, points, FAILED,
-                              "the test cell wrote to standard error:\n" + _whole(stderr),
-                              HINTS["stderr"])
+                              _t("the test cell wrote to standard error:") + "\n" + _whole(stderr),
+                              _hint("stderr"))
     return QuestionResult(grade_id, points, PASSED)
+
+
+def _hint(key: str) -> str:
+    return _t(HINTS[key])
 
 
 # --------------------------------------------------------------------------------------
@@ -277,7 +302,8 @@ def _probe_checks_module(client) -> str | None:
 
 
 def run_notebook(nb, folder: Path, timeout: float = DEFAULT_TIMEOUT,
-                 kernel_name: str | None = None) -> tuple[dict[int, str], str | None]:
+                 kernel_name: str | None = None,
+                 language: str = "en") -> tuple[dict[int, str], str | None]:
     """Execute ``nb`` in place, cell by cell, in a fresh kernel started in ``folder``.
 
     Returns ``(skipped, checks_module)``: ``skipped`` maps the index of every code cell that
@@ -307,7 +333,8 @@ def run_notebook(nb, folder: Path, timeout: float = DEFAULT_TIMEOUT,
         try:
             # The kernel process's own stderr holds only start-up chatter; what cells write
             # to stderr comes back through the kernel's messages.
-            stack.enter_context(client.setup_kernel(stderr=subprocess.DEVNULL))
+            stack.enter_context(client.setup_kernel(
+                stderr=subprocess.DEVNULL, env={**os.environ, i18n.ENV: language}))
         except Exception as exc:
             name = kernel_name or nb.metadata.get("kernelspec", {}).get("name", "")
             raise KernelStartError(f"could not start the Jupyter kernel {name!r} "
@@ -324,16 +351,20 @@ def run_notebook(nb, folder: Path, timeout: float = DEFAULT_TIMEOUT,
                 if _timed_out(replies.get(index)):
                     skipped[index] = TIMED_OUT
                     if not _kernel_is_responsive(client, replies, min(10.0, timeout)):
-                        stopped = ("not run: an earlier cell never finished and could not be "
-                                   "stopped")
+                        stopped = NEVER_FINISHED
                         client.shutdown_kernel = "immediate"  # kill it, do not wait
             except DeadKernelError:
                 skipped[index] = DIED
-                stopped = ("not run: the kernel died (a crash, `exit()` or running out of "
-                           "memory) in an earlier cell")
+                stopped = KERNEL_DIED_EARLIER
         if not stopped:
             checks_module = _probe_checks_module(client)
     return skipped, checks_module
+
+
+def notebook_language(nb) -> str:
+    """``"zh"`` for a notebook of the Chinese edition (metadata ``rnns.language``), else ``"en"``."""
+    rnns = nb.get("metadata", {}).get("rnns", {})
+    return i18n.normalise(rnns.get("language", "") if isinstance(rnns, dict) else "")
 
 
 def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
@@ -344,6 +375,15 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
         raise ValueError(f"{path}: not a readable Jupyter notebook ({exc})") from exc
+    language = notebook_language(nb)
+    with i18n.using(language):
+        result = _check(nb, path, timeout, kernel_name, language)
+    result.language = language
+    return result
+
+
+def _check(nb, path: Path, timeout: float, kernel_name: str | None,
+           language: str) -> SelfCheckResult:
 
     warnings: list[str] = []
     seen: dict[str, int] = {}
@@ -353,43 +393,45 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
             seen[grade_id] = seen.get(grade_id, 0) + 1
     for grade_id, count in seen.items():
         if count > 1:
-            warnings.append(f"the cell '{grade_id}' appears {count} times (copied?): nbgrader "
-                            "refuses a notebook with duplicate cells; delete the copies")
+            warnings.append(_t("the cell '{grade_id}' appears {count} times (copied?): "
+                               "nbgrader refuses a notebook with duplicate cells; delete the "
+                               "copies", grade_id=grade_id, count=count))
     edited = set(edited_cells(nb))
     for cell in nb.cells:
         grade_id = _nbgrader(cell).get("grade_id")
         if grade_id in edited:
             if is_test_cell(cell):
-                warnings.append(f"{grade_id}: your test cell was edited; it will be restored "
-                                "before grading")
+                warnings.append(_t("{grade_id}: your test cell was edited; it will be restored "
+                                   "before grading", grade_id=grade_id))
             else:
-                warnings.append(f"{grade_id}: this read-only cell was edited; it will be "
-                                "restored before grading")
+                warnings.append(_t("{grade_id}: this read-only cell was edited; it will be "
+                                   "restored before grading", grade_id=grade_id))
 
     tests = [(i, c) for i, c in enumerate(nb.cells) if is_test_cell(c)]
     if not tests:
         return SelfCheckResult(path, [], warnings + [
-            "no graded test cells found: is this an exercise notebook of the course?"])
+            _t("no graded test cells found: is this an exercise notebook of the course?")])
 
-    skipped, checks_module = run_notebook(nb, path.parent, timeout, kernel_name)
+    skipped, checks_module = run_notebook(nb, path.parent, timeout, kernel_name, language)
 
     kit_missing = False
     for index, cell in enumerate(nb.cells):  # answer and set-up cells
         if cell.cell_type != "code" or is_test_cell(cell):
             continue
-        name = _nbgrader(cell).get("grade_id") or f"cell {index + 1}"
+        name = _nbgrader(cell).get("grade_id") or _t("cell {number}", number=index + 1)
         error = _error(cell)
         if skipped.get(index) == TIMED_OUT:
-            warnings.append(f"{name} did not finish within {timeout:g} s and was stopped")
+            warnings.append(_t("{name} did not finish within {timeout:g} s and was stopped",
+                               name=name, timeout=timeout))
         elif skipped.get(index) == DIED:
-            warnings.append(f"the kernel died while {name} ran")
+            warnings.append(_t("the kernel died while {name} ran", name=name))
         elif error is not None and error.get("ename") != "NotImplementedError":
             text = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}"
-            warnings.append(f"{name} raised {_whole(text)}")
+            warnings.append(_t("{name} raised {error}", name=name, error=_whole(text)))
             if error.get("ename") == "ModuleNotFoundError" and _NO_KIT.search(text):
                 kit_missing = True
-                warnings.append("the notebook's kernel cannot import the course kit: "
-                                + HINTS["no kit"])
+                warnings.append(_t("the notebook's kernel cannot import the course kit: ")
+                                + _hint("no kit"))
 
     questions = []
     for index, cell in tests:
@@ -398,8 +440,8 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
         result.edited = result.grade_id in edited
         if kit_missing and result.message.startswith("NameError"):
             # the test's helpers were never imported: one cause, reported once above
-            result.status, result.hint = NOT_RUN, HINTS["no kit"]
-            result.message = "not run: the course kit is missing in the notebook's kernel"
+            result.status, result.hint = NOT_RUN, _hint("no kit")
+            result.message = _t("not run: the course kit is missing in the notebook's kernel")
         questions.append(result)
     return SelfCheckResult(path, questions, warnings, checks_module)
 
@@ -410,14 +452,21 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
 LABELS = {PASSED: "PASS", FAILED: "FAIL", NOT_ATTEMPTED: "TODO", ERROR: "ERROR", NOT_RUN: "SKIP"}
 
 
+def _extra_width(text: str) -> int:
+    """Terminal columns beyond ``len(text)``: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(unicodedata.east_asian_width(c) in "WF" for c in text)
+
+
 def _pts(points: float) -> str:
     value = f"{points:g}"
-    return f"{value} pt" if value == "1" else f"{value} pts"
+    return _t("{points} pt", points=value) if value == "1" else _t("{points} pts", points=value)
 
 
 # A line NumPy printed (an array, maybe after a label such as "expected:"): NumPy has
 # already broken it into rows; wrapping it again would scramble the columns.
-_ARRAY_LINE = re.compile(r"^\s*([\w ]+:\s*)?\[")
+_ARRAY_LINE = re.compile(r"^\s*([\w ]+[:：]\s*)?\[")
 MIN_TEXT_WIDTH = 40
 
 
@@ -442,27 +491,37 @@ def _wrapped(text: str, head: str, indent: str, width: int) -> list[str]:
 
 def format_result(result: SelfCheckResult, width: int | None = None) -> str:
     """The table a student reads: one row per question, each message whole and wrapped."""
+    with i18n.using(result.language):
+        return _format(result, width)
+
+
+def _format(result: SelfCheckResult, width: int | None) -> str:
     width = width or shutil.get_terminal_size((LINE_WIDTH, 24)).columns
-    out = [f"Self-check of {result.notebook.name} (run from the top in a fresh kernel)", ""]
+    out = [_t("Self-check of {notebook} (run from the top in a fresh kernel)",
+              notebook=result.notebook.name), ""]
     for warning in result.warnings:
-        out.extend(_wrapped(warning, "WARNING: ", "  ", width))
+        out.extend(_wrapped(warning, _t("WARNING: "), "  ", width))
     if result.warnings:
         out.append("")
     if result.questions:
         id_width = max(len(q.grade_id) for q in result.questions)
         pts_width = max(len(_pts(q.points)) for q in result.questions)
         for q in result.questions:
+            label = _t(LABELS[q.status])
             head = (f"{q.grade_id:<{id_width}}  {_pts(q.points):<{pts_width}}  "
-                    f"{LABELS[q.status]:<5}  ")
-            indent = " " * len(head)
+                    f"{label:<{5 - _extra_width(label)}}  ")
+            indent = " " * (len(head) + _extra_width(head))
             out.extend(_wrapped(q.message, head, indent, width))
             if q.hint and not q.passed:
-                out.extend(_wrapped(q.hint, indent + "hint: ", indent + "      ", width))
+                hint = _t("hint: ")
+                out.extend(_wrapped(q.hint, indent + hint,
+                                    indent + " " * (len(hint) + _extra_width(hint)), width))
         got, total = result.points
         passed = sum(q.passed for q in result.questions)
-        out += ["", f"Public tests passed: {passed} of {len(result.questions)} questions "
-                    f"({got:g} of {total:g} points)."]
+        out += ["", _t("Public tests passed: {passed} of {questions} questions ({got:g} of "
+                       "{total:g} points).", passed=passed, questions=len(result.questions),
+                       got=got, total=total)]
         if result.ok:
-            out.append("All public tests pass. Hidden tests with other inputs also run when "
-                       "your work is graded.")
+            out.append(_t("All public tests pass. Hidden tests with other inputs also run when "
+                          "your work is graded."))
     return "\n".join(out)
