@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install mathjax lite-fetch lite book test test-scale release release-check nbfmt clean
+.PHONY: install mathjax lite-fetch lite book book-zh test test-scale release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -66,7 +66,7 @@ $(LITE_CACHE)/.v$(PYODIDE_VERSION): lite/requirements.txt lite/browser-wheels.tx
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r lite/requirements.txt --target $(LITE_CACHE)/tools || { echo "the tools of lite/requirements.txt $(LITE_OFFLINE)" >&2; exit 1; }
 	touch $@
 
-LITE_INPUTS := $(wildcard exercises/*/*.ipynb lite/*.json grader/site/lite.py grader/kit.py grader/*.py grader/cli/check.py grader/grading/selfcheck.py kit/pyproject.toml)
+LITE_INPUTS := $(wildcard exercises/*/*.ipynb zh/exercises/*/*.ipynb lite/*.json grader/site/lite.py grader/kit.py grader/*.py grader/cli/check.py grader/grading/selfcheck.py kit/pyproject.toml)
 lite: _build/lite/.built
 
 _build/lite/.built: $(LITE_CACHE)/.v$(PYODIDE_VERSION) $(LITE_INPUTS) | install
@@ -80,6 +80,15 @@ BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite)
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
 book: $(BOOK_DEPS)
 	$(BIN)/jupyter-book build . -W --keep-going
+	$(MAKE) --no-print-directory book-zh
+
+# The Chinese edition (中文版), served under zh/: its sources are written from the English
+# pages, the English build's executed notebooks and the translations in zh/ (nothing is
+# executed again), then built like the English book (python -m grader zh --help).
+book-zh: install
+	$(BIN)/python -m grader zh pages --out _build/zh/src
+	$(BIN)/jupyter-book build _build/zh/src --path-output _build/zh -W --keep-going
+	rm -rf _build/html/zh && cp -r _build/zh/_build/html _build/html/zh
 	rm -rf _build/html/lite
 	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
 

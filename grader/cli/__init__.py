@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "accept": "grader.cli.accept",
     "watch": "grader.cli.watch",
     "demo": "grader.cli.demo",
+    "zh": "grader.cli.zh",
 }
 
 

@@ -188,8 +188,10 @@ APPS = ("lab", "notebooks", "tree")  # JupyterLab, the one-notebook app the butt
 
 
 def exercise_notebooks(root: Path) -> list[Path]:
-    """The released student notebooks (never ``solutions/``)."""
-    return sorted((root / "exercises").glob("*/*.ipynb"))
+    """The released student notebooks (never ``solutions/``), English and Chinese
+    (``zh/exercises/<a>/<a>.zh.ipynb``: the Chinese edition's launch buttons open those)."""
+    return sorted((root / "exercises").glob("*/*.ipynb")) + \
+        sorted((root / "zh" / "exercises").glob("*/*.zh.ipynb"))
 
 
 def lite_config(template: Path, kit: str) -> str:

@@ -1,0 +1,206 @@
+"""The Chinese book's sources, written at build time (never committed) from the English ones.
+
+``python -m grader zh pages --out _build/zh/src`` (``make book`` runs it after the English
+build) writes a complete Jupyter Book project:
+
+* every page of ``_toc.yml``: a notebook page (a chapter) is the *English executed notebook*,
+  taken from the English build's execution cache (``_build/.jupyter_cache``, matched by the
+  page's code as myst-nb matches it), with its Markdown cells and figure captions and alt
+  texts translated
+  (``zh/book/<page>.yml``); its code cells and their outputs -- glued numbers, figures,
+  tables -- are the English build's own, so the two editions cannot differ in a number and
+  the Chinese build executes nothing;
+* a plain page (references, glossary, ...) is translated block by block;
+* a page without a catalogue yet is the English page under a notice (``本页尚未译成中文``);
+* the exercise pages are the Chinese notebooks of ``zh/exercises/``;
+* ``_config.yml`` (the English one with ``language: zh_CN``, Chinese search, execution off,
+  the language switch) and ``_toc.yml`` (the English one, exercises renamed ``<a>.zh``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from grader.translate import blocks, catalogue, exercises
+
+ROOT = catalogue.ROOT
+NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
+          "(This page is not translated yet.)\n```")
+TITLE = "从零实现循环神经网络 · RNNs from Scratch"
+
+
+# {doc} links to an exercise page name the Chinese page (exercises/<a>/<a>.zh)
+_EXERCISE_DOC = re.compile(r"(\{doc\}`(?:[^`<]*<)?[./]*exercises/([\w-]+)/)\2(>?`)")
+
+
+def zh_links(text: str) -> str:
+    return _EXERCISE_DOC.sub(lambda m: f"{m.group(1)}{m.group(2)}.zh{m.group(3)}", text)
+
+
+class PagesError(RuntimeError):
+    """The Chinese sources cannot be written; the message says what is missing."""
+
+
+def toc_files(toc: dict) -> list[str]:
+    out = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                out.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return out
+
+
+def zh_toc(toc: dict) -> dict:
+    toc = copy.deepcopy(toc)
+
+    def walk(entries):
+        for entry in entries or []:
+            parts = entry.get("file", "").split("/")
+            if len(parts) == 3 and parts[0] == "exercises" and parts[1] == parts[2]:
+                entry["file"] += ".zh"
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return toc
+
+
+def zh_config(config: dict, root: Path) -> dict:
+    config = copy.deepcopy(config)
+    config["title"] = TITLE
+    config["execute"]["execute_notebooks"] = "off"   # the English build's outputs are reused
+    if config.get("html", {}).get("favicon"):
+        config["html"]["favicon"] = str(root / config["html"]["favicon"])
+    sphinx = config.setdefault("sphinx", {})
+    cfg = sphinx.setdefault("config", {})
+    cfg["language"] = "zh_CN"
+    cfg["html_search_language"] = "zh"
+    cfg["rnns_language"] = "zh"
+    cfg["rnns_editions"] = ["en", "zh"]
+    cfg["rnns_lite_dir"] = str(root / "_build" / "lite")
+    cfg["html_static_path"] = [str(root / p) for p in cfg.get("html_static_path", [])]
+    cfg["html_extra_path"] = [str(root / p) for p in cfg.get("html_extra_path", [])]
+    if "grader.site.language" not in cfg["extensions"]:
+        cfg["extensions"].append("grader.site.language")
+    return config
+
+
+def translate_text_page(text: str, table: dict[str, str], translated: bool) -> str:
+    parts = blocks.split(text)
+    out = blocks.apply(text, parts, table)
+    if not translated:
+        heading = next((b for b in parts if b.text.startswith("# ")), None)
+        lines = out.split("\n")
+        at = heading.end if heading else 0
+        lines[at:at] = ["", NOTICE, ""]
+        out = "\n".join(lines)
+    return zh_links(out)
+
+
+def translate_notebook_page(nb: nbformat.NotebookNode, table: dict[str, str],
+                            translated: bool) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = zh_links(blocks.apply(cell.source, blocks.split(cell.source), table))
+        elif cell.cell_type == "code":
+            for path, value in blocks.cell_texts(cell.get("metadata", {})):
+                zh = table.get(blocks.block_key(value))
+                if zh:
+                    blocks.set_cell_text(cell.metadata, path, zh)
+    if not translated and nb.cells and nb.cells[0].cell_type == "markdown":
+        first = nb.cells[0]
+        heading = next((b for b in blocks.split(first.source) if b.text.startswith("# ")), None)
+        lines = first.source.split("\n")
+        at = heading.end if heading else 0
+        lines[at:at] = ["", NOTICE, ""]
+        first.source = "\n".join(lines)
+    nb.metadata.pop("source_map", None)   # line numbers of the .md: not this file's
+    return nb
+
+
+def _link(target: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.symlink(target, link)
+
+
+def executed_notebook(page: Path, cache_dir: Path) -> nbformat.NotebookNode:
+    """The English page as the English build executed it: its cells with their outputs
+    (glued values included), from the execution cache."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    nb = read_myst_markdown_notebook(page.read_text(encoding="utf-8"), path=str(page))
+    try:
+        _, merged = get_cache(str(cache_dir)).merge_match_into_notebook(nb)
+    except KeyError:
+        raise PagesError(f"{page.name}: its code is not in the execution cache {cache_dir}: "
+                         "build the English book first (make book)") from None
+    return merged
+
+
+def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
+    """Write the Chinese book's project into ``out`` (emptied first); return a summary.
+
+    ``executed``: the English build's execution cache (``_build/.jupyter_cache``)."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    summary = {"translated": [], "not_translated": [], "notebook_pages": []}
+    for name in toc_files(toc):
+        parts = name.split("/")
+        if parts[0] == "exercises":
+            src = exercises.zh_path(parts[1], root)
+            if not src.is_file():
+                raise PagesError(f"{src.relative_to(root)} is missing: run python -m grader zh release")
+            dest = out / "exercises" / parts[1] / src.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            cat = catalogue.catalogue_path(root / "solutions" / parts[1] / f"{parts[1]}.ipynb", root)
+        else:
+            page = root / f"{name}.md"
+            cat = catalogue.catalogue_path(page, root)
+            table = catalogue.translations(cat)
+            text = page.read_text(encoding="utf-8")
+            if catalogue.is_notebook_page(text):
+                nb = translate_notebook_page(executed_notebook(page, executed), table,
+                                             cat.is_file())
+                dest = out / f"{name}.ipynb"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, str(dest))
+                summary["notebook_pages"].append(name)
+            else:
+                dest = out / f"{name}.md"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_text(translate_text_page(text, table, cat.is_file()), encoding="utf-8")
+        summary["translated" if cat.is_file() else "not_translated"].append(name)
+    # what the pages read or link, shared with the English edition
+    for rel in ("book/results", "book/references.bib", "dist"):
+        _link(root / rel, out / rel)
+    for english in sorted((root / "exercises").glob("*/*.ipynb")):   # the chapters' downloads
+        _link(english, out / english.relative_to(root))
+    (out / "_toc.yml").write_text(yaml.safe_dump(zh_toc(toc), allow_unicode=True, sort_keys=False),
+                                  encoding="utf-8")
+    (out / "_config.yml").write_text(
+        "# Written by python -m grader zh pages from the English _config.yml: do not edit.\n"
+        + yaml.safe_dump(zh_config(config, root), allow_unicode=True, sort_keys=False),
+        encoding="utf-8")
+    (out / "pages.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return summary
