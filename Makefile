@@ -80,6 +80,8 @@ BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite)
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
 book: $(BOOK_DEPS)
 	$(BIN)/jupyter-book build . -W --keep-going
+	rm -rf _build/html/lite
+	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
 	$(MAKE) --no-print-directory book-zh
 
 # The Chinese edition (中文版), served under zh/: its sources are written from the English
@@ -89,8 +91,6 @@ book-zh: install
 	$(BIN)/python -m grader zh pages --out _build/zh/src
 	$(BIN)/jupyter-book build _build/zh/src --path-output _build/zh -W --keep-going
 	rm -rf _build/html/zh && cp -r _build/zh/_build/html _build/html/zh
-	rm -rf _build/html/lite
-	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
 
 test: book
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

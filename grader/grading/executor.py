@@ -271,6 +271,7 @@ class TrustedExecute(SandboxedKernel, Execute):
         loop = asyncio.get_running_loop()
         try:
             hidden = verdicts.HiddenTests(helpers, key)
+            hidden.language = verdicts.notebook_language(self.nb)   # its messages' language
         except Exception as exc:   # the course's own cells fail here: nothing can be graded
             raise RuntimeError(f"the assignment's locked cells do not run in the grader: "
                                f"{type(exc).__name__}: {exc}") from exc

@@ -151,6 +151,7 @@ def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = Non
         found = [n for n in wanted if n in notebooks]
         renamed = {src: dst for src, dst in (accepted or {}).items()
                    if src in notebooks and dst in wanted and dst not in found}
+        renamed.update(zh_twins(notebooks, wanted, found, renamed))
         if not found and not renamed:
             raise Refused(_nothing_to_grade(folder, top_files, entries, wanted, notebooks))
         for name, as_name in [(n, n) for n in found] + sorted(renamed.items()):
@@ -158,7 +159,9 @@ def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = Non
             check_notebook(name, data, limits, (expected or {}).get(as_name[:-len(".ipynb")]))
             result.notebooks[as_name] = data
             if name != as_name:
-                result.notes.append(f"renamed notebook {name} graded as {as_name} "
+                result.notes.append(f"Chinese-edition notebook {name} graded as {as_name}"
+                                    if name == zh_twin(as_name) else
+                                    f"renamed notebook {name} graded as {as_name} "
                                     "(accepted by the instructor)")
         if TIMESTAMP in top_files:
             result.timestamp = _read_regular(folder / TIMESTAMP, 4096)
@@ -180,6 +183,20 @@ def inspect(folder: Path, limits: Limits, expected: dict[str, dict] | None = Non
     except OSError as exc:
         result.refusal = f"the submission cannot be read: {exc.strerror} ({exc.filename})"
     return result
+
+
+def zh_twin(name: str) -> str:
+    """The Chinese edition's name of an assignment's notebook: ``a.ipynb`` -> ``a.zh.ipynb``."""
+    return name[:-len(".ipynb")] + ".zh.ipynb"
+
+
+def zh_twins(notebooks: list[str], wanted: list[str], found: list[str],
+             renamed: dict[str, str]) -> dict[str, str]:
+    """The Chinese notebooks (``a.zh.ipynb``, :mod:`grader.translate.exercises`) to grade as
+    the assignment's ``a.ipynb``: where the student handed in no English one.  Its graded
+    cells are the English one's; the checks that follow apply to it unchanged."""
+    return {zh_twin(w): w for w in wanted
+            if w not in found and w not in renamed.values() and zh_twin(w) in notebooks}
 
 
 def _nothing_to_grade(folder: Path, top_files: list[str], entries: list, wanted: list[str],

@@ -51,6 +51,7 @@ import numpy as np
 
 import threading
 
+from grader import i18n
 from grader.grading.remote import MISSING, Remote, Session, assign, modified, provide
 
 _current = threading.local()
@@ -121,8 +122,18 @@ def submission_key(secret: bytes, assignment: str, student: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def notebook_language(nb) -> str:
+    """``"zh"`` for a notebook of the Chinese edition, else ``"en"``: only the language of the
+    messages depends on it (the metadata is the student's; nothing else reads it)."""
+    from grader.grading.selfcheck import notebook_language as language_of
+
+    return language_of(nb)
+
+
 class HiddenTests:
     """The grader's side of one notebook's tests for one submission."""
+
+    language = "en"   # of the failure messages (the submission's notebook, notebook_language)
 
     def __init__(self, locked_sources: list[str], key: int) -> None:
         self.ns: dict[str, Any] = {"__name__": "__hidden_tests__", "__builtins__": builtins,
@@ -155,7 +166,8 @@ class HiddenTests:
                 if value is not MISSING:
                     bound[name] = value
             self.ns.update(bound)
-            exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
+            with i18n.using(self.language):   # a Chinese notebook's failures in Chinese
+                exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
             return True, "", ""
         except Exception as exc:  # every failure of a hidden test costs its points
             return False, type(exc).__name__, str(exc) or type(exc).__name__

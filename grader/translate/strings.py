@@ -10,6 +10,7 @@ name reach the student in a failure message, so each must have a translation in
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def notebook_strings(path: Path) -> Found:
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             cell_strings(cell.source, found)
     return found
+
+
+# Words of a string that are code, not English: identifiers with an underscore or a digit,
+# calls and indexing, placeholders, and the names of functions everyone writes as code.
+_CODE = re.compile(r"\{[^{}]*\}|`[^`]*`|\b\w*[_\d]\w*\b|\b\w+(?=[(\[])|[A-Z]\b")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+CODE_WORDS = {"np", "dot", "tanh", "softmax", "exp", "log", "nan", "inf", "dtype", "float64",
+              "reshape", "ValueError", "NaN"}
+
+
+def needs_translation(text: str) -> bool:
+    """True when ``text`` holds an English word a reader reads as English, not as code."""
+    rest = _CODE.sub(" ", text)
+    return any(w not in CODE_WORDS and w.lower() not in CODE_WORDS for w in _WORD.findall(rest))
