@@ -1,0 +1,199 @@
+"""The Chinese edition cannot drift from the English one.
+
+* the translation files are complete and current, and an edited English block is caught;
+* the Chinese exercise notebooks are the English release with only the Markdown changed:
+  same code cells, grade ids, points and code checksums (``grader zh release --check``);
+* a Chinese notebook self-checks in Chinese, and graded by ``python -m grader autograde``
+  it earns exactly the points of its English twin with the same answers;
+* the built site (``make book``) has every page in both editions, each linking to the other,
+  with the same glued numbers and figures, and no untranslated English in translated pages.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.grading import selfcheck
+from grader.translate import blocks, catalogue, exercises, strings
+
+ROOT = Path(__file__).resolve().parent.parent
+A = "01_rnn_by_hand"
+SITE = ROOT / "_build" / "html"
+
+
+def test_translations_complete_and_notebooks_current():
+    problems = [p for cat in catalogue.all_catalogues() for p in catalogue.problems(cat)]
+    assert problems == []
+    assert exercises.release(check=True) == []
+
+
+def test_an_edited_english_block_makes_its_translation_stale(tmp_path):
+    for rel in ("book/references.md", "zh/book/references.yml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    assert catalogue.problems(tmp_path / "zh/book/references.yml", tmp_path) == []
+    page = tmp_path / "book/references.md"
+    page.write_text(page.read_text().replace("this course is built on", "this course builds on"))
+    found = catalogue.problems(tmp_path / "zh/book/references.yml", tmp_path)
+    assert any("the English changed" in p for p in found) and any("no longer" in p for p in found)
+    path, added, staled = catalogue.sync(page, tmp_path)
+    assert (added, staled) == (1, 1)
+    found = catalogue.problems(path, tmp_path)
+    assert any("not translated" in p for p in found) and any("stale" in p for p in found)
+
+
+def test_a_translation_that_loses_a_role_or_math_is_caught():
+    english = "With $h_t$ the state ({glue:text}`eig_big:.2f`), see {numref}`fig-unrolled`."
+    assert blocks.differences(english, "状态 $h_t$（{glue:text}`eig_big:.2f`），见 {numref}`fig-unrolled`。") == []
+    lost = blocks.differences(english, "状态 $h_t$，见 {numref}`fig-unrolled`。")
+    assert lost and "glue:text:eig_big:.2f" in lost[0]
+
+
+def _cells(path: Path):
+    return nbformat.read(str(path), as_version=4).cells
+
+
+@pytest.mark.parametrize("assignment", exercises.assignments())
+def test_chinese_notebook_is_the_release_with_only_markdown_translated(assignment):
+    english = _cells(ROOT / "exercises" / assignment / f"{assignment}.ipynb")
+    zh_nb = nbformat.read(str(exercises.zh_path(assignment)), as_version=4)
+    assert zh_nb.metadata["rnns"] == {"language": "zh", "twin": f"{assignment}.ipynb"}
+    chinese = [c for c in zh_nb.cells if c.id not in ("language", "not-translated")]
+    assert [c.id for c in chinese] == [c.id for c in english]
+    for en, zh in zip(english, chinese):
+        assert zh.cell_type == en.cell_type
+        meta_en, meta_zh = en.metadata.get("nbgrader", {}), zh.metadata.get("nbgrader", {})
+        assert {k: v for k, v in meta_zh.items() if k != "checksum"} == \
+            {k: v for k, v in meta_en.items() if k != "checksum"}
+        if en.cell_type == "code":
+            assert zh.source == en.source and meta_zh == meta_en
+        elif selfcheck.is_locked(zh) and meta_zh.get("checksum"):
+            assert meta_zh["checksum"] == selfcheck.compute_checksum(zh)   # not "edited"
+    assert selfcheck.edited_cells(zh_nb) == []
+
+
+def test_translated_notebook_has_no_untranslated_paragraph():
+    for cell in _cells(exercises.zh_path(A)):
+        if cell.cell_type == "markdown":
+            for block in blocks.split(cell.source):
+                assert not untranslated(block.text), block.text
+
+
+def untranslated(text: str) -> bool:
+    """A run of four or more English words outside code, math, roles, links and parentheses
+    (terms and names may follow in parentheses, 隐状态 (hidden state))."""
+    rest = re.sub(r"`[^`]*`|\$[^$]*\$|\{[\w:-]+\}`[^`]*`|\]\([^)]*\)|\([^()]*\)|（[^（）]*）", " ", text)
+    return re.search(r"[A-Za-z][A-Za-z'-]*(?:[ ,;:]+[A-Za-z][A-Za-z'-]*){3,}", rest) is not None
+
+
+def test_the_untranslated_english_detector():
+    assert untranslated("The papers and the book this course is built on.")
+    assert not untranslated("本课程所依据的论文和书 (the papers and the book it is built on)。")
+    assert not untranslated("在终端里用 `python -m grader check 01_rnn_by_hand.zh.ipynb` 检查。")
+
+
+def test_a_chinese_notebook_self_checks_in_chinese(tmp_path):
+    from student_helpers import answered, solution_answers
+
+    answers = solution_answers(A)
+    answers["q3-rnn-cell"] = answers["q3-rnn-cell"].replace(
+        "return before_activation, np.tanh(before_activation)",
+        "return before_activation, before_activation")
+    notebook = answered(tmp_path / f"{A}.zh.ipynb", answers, exercises.zh_path(A))
+    result = selfcheck.check_notebook(notebook)
+    assert result.language == "zh"
+    by_id = {q.grade_id: q for q in result.questions}
+    assert by_id["q3-tests"].status == selfcheck.FAILED
+    assert "第 1 步的状态 不对：看起来你忘了 tanh。" in by_id["q3-tests"].message
+    table = selfcheck.format_result(result)
+    assert "公开测试：6 道题中通过" in table and "未通过" in table
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed to grade")
+def test_both_languages_grade_to_the_same_scores(tmp_path):
+    from student_helpers import answered, solution_answers
+
+    from grader.course import make_course
+    from grader.grading.autograde import autograde
+
+    course = make_course(tmp_path / "course", [A])
+    answers = solution_answers(A)
+    answers["q4-rnn-forward"] = answers["q4-rnn-forward"].replace(
+        "_, h = rnn_cell(x_t, h, W_state, W_input, b_cell)",
+        "_, h = rnn_cell(x_t, np.asarray(h0, dtype=float), W_state, W_input, b_cell)")
+    english = answered(tmp_path / "en.ipynb", answers, ROOT / "exercises" / A / f"{A}.ipynb")
+    chinese = answered(tmp_path / "zh.ipynb", answers, exercises.zh_path(A))
+    course.submit("wang.en", A, english, name=f"{A}.ipynb")
+    course.submit("wang.zh", A, chinese, name=f"{A}.zh.ipynb")
+    batch = autograde(course.root, A, jobs=2, progress=False)
+    lines = {s.student: s for s in batch.students}
+    assert any("Chinese-edition notebook" in n for n in lines["wang.zh"].notes)
+    scores = {s: {k: q.score for k, q in course.scores(A, s).items()} for s in ("wang.en", "wang.zh")}
+    assert scores["wang.en"] == scores["wang.zh"]
+    assert scores["wang.zh"]["q4-tests"] == 0 and scores["wang.zh"]["q3-tests"] == 2
+    graded = nbformat.read(str(course.root / "autograded" / "wang.zh" / A / f"{A}.ipynb"), as_version=4)
+    (q4,) = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q4-tests"]
+    errors = [o for o in q4.outputs if o.output_type == "error"]
+    assert errors and "每一步都重新从 h0 开始了" in errors[0].evalue
+
+
+# ----------------------------------------------------------------------------- the built site
+
+needs_site = pytest.mark.skipif(not (SITE / "zh" / "book" / "intro.html").is_file(),
+                                reason="the site is not built (make book)")
+
+
+def _pages(site: Path) -> set[str]:
+    return {p.relative_to(site).as_posix() for p in site.rglob("*.html")
+            if not {"_static", "lite", "zh", "_sources"} & set(p.relative_to(site).parts[:1])
+            and p.parent.name != "_static"}
+
+
+@needs_site
+def test_every_page_exists_in_both_editions_and_links_to_its_twin():
+    from grader.site.language import other_page
+
+    english = {p for p in _pages(SITE) if p.startswith(("book/", "exercises/"))}
+    chinese = {p for p in _pages(SITE / "zh") if p.startswith(("book/", "exercises/"))}
+    assert len(english) >= 16
+    assert {other_page(p[:-5], "en") + ".html" for p in english} == chinese
+    for page in english:
+        html = (SITE / page).read_text(encoding="utf-8")
+        (href,) = re.findall(r'<nav class="rnns-language".*?href="([^"]+)"', html)
+        target = (SITE / page).parent / href
+        assert target.resolve().is_file(), (page, href)
+        back = re.findall(r'<nav class="rnns-language".*?href="([^"]+)"', target.read_text(encoding="utf-8"))
+        assert (target.parent / back[0]).resolve() == (SITE / page).resolve()
+        assert 'lang="zh-CN"' in target.read_text(encoding="utf-8")[:300]
+
+
+def _glued_and_figures(html: str) -> tuple[list[str], list[str]]:
+    figures = sorted(re.findall(r'<img[^>]+src="[^"]*/_images/([^"]+)"', html))
+    numbers = re.findall(r'<span class="pasted-text">([^<]*)</span>', html)
+    return sorted(numbers), figures
+
+
+@needs_site
+def test_same_glued_numbers_figures_and_equation_labels():
+    for page in sorted((SITE / "book").glob("*.html")):
+        english = page.read_text(encoding="utf-8")
+        chinese = (SITE / "zh" / "book" / page.name).read_text(encoding="utf-8")
+        assert _glued_and_figures(english) == _glued_and_figures(chinese), page.name
+        labels = lambda h: sorted(set(re.findall(r'id="(equation-[\w-]+|fig-[\w-]+)"', h)))
+        assert labels(english) == labels(chinese), page.name
+
+
+@needs_site
+def test_chinese_search_index_and_translated_pages():
+    assert "LANGUAGE: 'zh-CN'" in (SITE / "zh/_static/documentation_options.js").read_text()
+    index = (SITE / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    # titles are indexed in Chinese (JSON-escaped); words of the text need jieba (not installed)
+    assert "参考文献".encode("unicode_escape").decode() in index
+    ref = (SITE / "zh/book/references.html").read_text(encoding="utf-8")
+    assert "本课程所依据的论文" in ref and "尚未译成中文" not in ref
+    ex = (SITE / "zh/exercises" / A / f"{A}.zh.html").read_text(encoding="utf-8")
+    assert "第 1 题" in ex and "lite/notebooks/index.html?path=01_rnn_by_hand.zh.ipynb" in ex
