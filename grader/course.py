@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.release import ROOT, nbgrader_command, nbgrader_env
+from grader.release import ROOT, assignments as source_assignments, nbgrader_command, nbgrader_env
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,15 @@ class Course:
 
 
 def make_course(target: Path, assignments: list[str] | None = None, source_root: Path = ROOT) -> Course:
-    """A fresh course folder with this repository's config and instructor notebooks."""
+    """A fresh course folder with this repository's config and instructor notebooks.
+
+    By default every assignment of ``solutions/``: its folders that hold a notebook (not
+    ``solutions/answers/``, the instructors' answers to the chapters' questions).
+    """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source_root / "nbgrader_config.py", target / "nbgrader_config.py")
-    names = assignments or sorted(p.name for p in (source_root / "solutions").iterdir() if p.is_dir())
+    names = assignments or source_assignments(source_root)
     for name in names:
         shutil.copytree(source_root / "solutions" / name, target / "solutions" / name,
                         dirs_exist_ok=True)

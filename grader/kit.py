@@ -1,11 +1,12 @@
 """The student kit: the only part of ``grader`` that leaves the instructor's machine.
 
 It is what students install, what the student bundle ships and exactly what a grading
-sandbox mounts for a student's kernel: the notebooks' test helpers (``grader.checks``, with their messages in English and Chinese:
-``grader.i18n``), the
-gradient checker (``grader.gradcheck``) and the self-check command (``python -m grader
-check``).  No reference implementation, no hidden test, no grading code.  The list is an
-allow-list, declared once here; everything that ships the kit reads it.
+sandbox mounts for a student's kernel: the notebooks' test helpers (``grader.checks``, with
+their messages in English and Chinese: ``grader.i18n``), the gradient checker
+(``grader.gradcheck``), the self-check command (``python -m grader check``) and the small data
+the exercises train on (``grader.exercise_data``).  No reference implementation, no hidden
+test, no grading code.  The list is an allow-list, declared once here; everything that ships
+the kit reads it.
 
 How it is packaged lives in ``kit/`` (:data:`PACKAGING`): ``kit/pyproject.toml`` (name and
 dependencies, the only list of them) and ``kit/kit_backend.py``, a build backend that makes
@@ -32,6 +33,9 @@ KIT_MODULES = (
     "grader/cli/__init__.py",
     "grader/cli/check.py",
     "grader/grading/selfcheck.py",
+    # The data exercise 4 trains on, so that every environment reads the same words.
+    "grader/exercise_data.py",
+    "grader/excerpts/ptb.train.first-45-lines.txt",
 )
 # Written rather than copied: the course's grader/grading/__init__.py belongs to the
 # instructor-side package and may import grading code that is not shipped.

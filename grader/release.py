@@ -48,7 +48,11 @@ def nbgrader_command(*args: str) -> list[str]:
 
 
 def assignments(root: Path = ROOT) -> list[str]:
-    """Assignment names: the folders of ``solutions/`` that hold a notebook."""
+    """Assignment names: the folders of ``solutions/`` that hold a notebook.
+
+    Other folders there are instructor material that is not an assignment (``answers/``:
+    the answers to the chapters' questions) and are never released.
+    """
     src = root / "solutions"
     return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 

@@ -1,10 +1,9 @@
 """Chapter 4's exercise under real nbgrader runs: the classic mistakes lose their points, by name.
 
 Each test submits a copy of the instructor's solution with one classic mistake put in,
-autogrades it with nbgrader (the autograde subprocess inherits ``RNNS_DATA_DIR`` from the
-environment, so the final training run reads PTB when the Makefile provides it and the
-synthetic corpus otherwise), and reads both the gradebook (points per question) and the
-autograded notebook (the message the student would read).
+autogrades it with nbgrader (the final training run reads the first 1000 words of PTB that
+the kit ships, ``grader.exercise_data``, wherever it runs), and reads both the gradebook
+(points per question) and the autograded notebook (the message the student would read).
 """
 import functools
 from pathlib import Path

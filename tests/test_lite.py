@@ -7,6 +7,8 @@
   exercise 1, run its set-up cell (NumPy and the kit load in the Pyodide kernel), type an
   answer to question 2 that is wrong and run its test cell (the check's message appears),
   then a right one (the test cell passes silently).
+* Exercise 4 in the browser reads the chapter's 1000 words of the Penn Treebank from the
+  kit (the excerpt the kit ships, SHA-256 checked), not some other corpus.
 * The pieces of ``grader.site.lite`` refuse a package whose bytes are not Pyodide's.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import exercise_data
 from grader.release import assignments
 from grader.site import lite
 # The browser and the local server of the site-wide browser test (module-scoped fixtures).
@@ -63,7 +66,10 @@ def test_lite_serves_the_pinned_packages_and_nothing_from_elsewhere(lite_site):
     assert kit["imports"] == ["grader"]
     with zipfile.ZipFile(pyodide / kit["file_name"]) as zf:
         names = zf.namelist()
+        excerpt = zf.read(f"grader/excerpts/{exercise_data.PTB_TRAIN_START}")
     assert "grader/checks.py" in names and not any("reference" in n for n in names)
+    # Exercise 4's 1000 words travel with the kit: the browser reads what a laptop reads.
+    assert hashlib.sha256(excerpt).hexdigest() == exercise_data.SHA256[exercise_data.PTB_TRAIN_START]
 
 
 @pytest.mark.book
@@ -182,6 +188,24 @@ def test_exercise_1_runs_its_tests_in_the_browser(lite_site, site, server, brows
           f"whole session {time.monotonic() - started:.0f} s")
 
 
+@pytest.mark.book
+def test_exercise_4_trains_on_the_chapter_s_words_in_the_browser(lite_site, site, server, browser):
+    base, failures = server
+    browser.get(base + "lite/notebooks/index.html?path=04_rnnlm.ipynb")
+    deadline = time.monotonic() + 60
+    while len(_cells(browser)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert len(_cells(browser)) >= 5, "exercise 4 did not open in JupyterLite"
+    setup = _run(browser, _find(browser, "from grader.checks import"))
+    assert not setup["error"], f"the set-up cell failed in the browser:\n{setup['output']}"
+    data = _run(browser, _find(browser, "ptb_first_words(1000)"), 60)
+    assert not data["error"], f"the data cell failed in the browser:\n{data['output']}"
+    words = exercise_data.ptb_first_words(1000)
+    expected = f"PTB, first 1000 words: 1000 words, vocabulary of {len(set(words))};"
+    assert expected in data["output"], data["output"]
+    assert failures == [], f"JupyterLite asked the site for files it does not have: {failures[:5]}"
+
+
 # ----------------------------------------------------------------------------- the build's checks
 
 
@@ -244,3 +268,21 @@ def test_closure_names_a_missing_package():
     lock = {"info": {"version": "x"}, "packages": {"a": {"depends": ["b"]}}}
     with pytest.raises(lite.LiteError, match="b is not a package"):
         lite.closure(lock, ("a",))
+
+
+def test_the_build_refuses_a_kit_without_the_exercises_data(tmp_path):
+    good = tmp_path / "rnns_from_scratch_kit-0.1.0-py3-none-any.whl"
+    name = f"grader/excerpts/{exercise_data.PTB_TRAIN_START}"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr(name, (exercise_data.FOLDER / exercise_data.PTB_TRAIN_START).read_bytes())
+    lite.check_kit_data(good)
+    changed = tmp_path / "changed.whl"
+    with zipfile.ZipFile(changed, "w") as zf:
+        zf.writestr(name, b"the cat sat on the mat\n")
+    with pytest.raises(lite.LiteError, match="not the file the course ships"):
+        lite.check_kit_data(changed)
+    empty = tmp_path / "empty.whl"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("grader/checks.py", b"")
+    with pytest.raises(lite.LiteError, match="lacks grader/excerpts/"):
+        lite.check_kit_data(empty)

@@ -208,7 +208,7 @@ def test_reference_pages_are_in_the_site(site):
     glossary = (site / "book" / "glossary.html").read_text(encoding="utf-8")
     for english, chinese in [("perplexity", "困惑度"), ("hidden Markov model", "隐马尔可夫模型"),
                              ("embedding", "嵌入"), ("one-hot code", "独热码"),
-                             ("recurrent kernel", "循环核"), ("truncated BPTT", "截断的反向传播"),
+                             ("weight tying", "权重绑定"), ("truncated BPTT", "截断的反向传播"),
                              ("recurrent neural network", "循环神经网络"), ("hidden state", "隐藏状态"),
                              ("gradient clipping", "梯度裁剪"), ("Viterbi algorithm", "维特比算法"),
                              ("forward algorithm", "前向算法"), ("language model", "语言模型"),
@@ -269,7 +269,11 @@ def test_the_book_build_fails_on(breakage, tmp_path, repo_root):
                                        "  - file: book/glossary\n  - file: book/notation\n"
                                        "  - file: book/references\n")
     for name in ("references.bib", "references.md", "glossary.md", "notation.md"):
-        (tmp_path / "book" / name).write_text((repo_root / "book" / name).read_text())
+        text = (repo_root / "book" / name).read_text()
+        if name == "glossary.md":  # its "Used in" links name chapters this small book lacks
+            text = "\n".join(line for line in text.splitlines()
+                             if not line.strip().startswith("Used in "))
+        (tmp_path / "book" / name).write_text(text)
     (tmp_path / "book" / "intro.md").write_text(page)
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr

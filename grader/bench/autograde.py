@@ -118,9 +118,9 @@ def _time_ours(course, assignment: str, jobs: int, sandbox: bool,
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.release import ROOT
+    from grader.release import assignments as source_assignments
 
-    assignments = args.assignment or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    assignments = args.assignment or source_assignments()
     status = 0
     cluster = None
     if not args.no_dask:

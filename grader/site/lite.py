@@ -15,7 +15,9 @@ Where each piece comes from (all from package registries, all SHA-256 checked):
   its SHA-256 in ``lite/browser-wheels.txt``), and *every* file taken from it must have the SHA-256 that
   Pyodide's lock file records: the bytes are Pyodide's official builds, whoever carried them;
 * the course's kit (``grader.checks``, ...): a wheel built here, added to the lock file, so
-  that the kernel can load it like any Pyodide package (preloaded with NumPy).
+  that the kernel can load it like any Pyodide package (preloaded with NumPy). It carries
+  the data the exercises train on (``grader.exercise_data``: exercise 4's 1000 words of
+  PTB), which the build checks before it serves the exercises.
 
 ``assemble`` writes the result as ``<lite_dir>/static/pyodide``, where ``jupyter lite
 build`` picks it up and points the kernel at it; ``build`` runs the whole JupyterLite build
@@ -98,6 +100,25 @@ def read_packages(carrier_wheel: Path, lock: dict, names: list[str]) -> dict[str
     if missing:
         raise LiteError(f"{carrier_wheel.name} lacks {', '.join(missing)}")
     return found
+
+
+def check_kit_data(kit_wheel: Path) -> None:
+    """Refuse a kit wheel without the exercises' data (``grader.exercise_data``), byte for byte.
+
+    Exercise 4 reads the first 1000 words of the Penn Treebank from the kit; a browser has no
+    other way to get them, so the build stops rather than serve an exercise without its data.
+    """
+    from grader import exercise_data
+
+    with zipfile.ZipFile(kit_wheel) as zf:
+        for name, digest in exercise_data.SHA256.items():
+            member = f"grader/{exercise_data.FOLDER.name}/{name}"
+            try:
+                data = zf.read(member)
+            except KeyError:
+                raise LiteError(f"{kit_wheel.name} lacks {member}, the data of the exercises") from None
+            if sha256(data) != digest:
+                raise LiteError(f"{member} in {kit_wheel.name} is not the file the course ships")
 
 
 def kit_entry(wheel_name: str, data: bytes) -> dict:
@@ -224,6 +245,7 @@ def build(out: Path, cache: Path, root: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="rnns-lite-") as tmp:
         stage, contents = Path(tmp) / "stage", Path(tmp) / "contents"
         kit_wheel = build_kit_wheel(Path(tmp) / "kit", root)
+        check_kit_data(kit_wheel)
         summary = assemble(npm_tgz, carriers[0], kit_wheel, stage / "static" / "pyodide")
         (stage / "jupyter-lite.json").write_text(
             lite_config(root / "lite" / "jupyter-lite.json", kit_name(kit_wheel.name)))
