@@ -63,8 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop training before an epoch that would end after this many "
                              "minutes (predicted from the epochs so far)")
     parser.add_argument("--decay-last", type=int, default=None, metavar="K",
-                        help="divide the learning rate by --lr-decay at the start of each of the "
-                             "last K epochs (of --epochs, or of those --max-minutes allows)")
+                        help="divide the learning rate by --lr-decay at the start of every epoch "
+                             "from the first predicted to be among the last K (of --epochs, or of "
+                             "those --max-minutes allows) until training stops")
     parser.add_argument("--eval-batch", type=int, default=10,
                         help="streams when evaluating perplexity (default 10)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")

@@ -217,9 +217,12 @@ class Trainer:
 
     ``max_seconds`` bounds the time of ``fit`` on a shared machine: before each epoch it
     predicts from the mean time of the epochs so far (validation included) how many more
-    fit, and stops when none does; ``decay_last=k`` then divides the learning rate at the
-    start of each of the last k epochs (of ``epochs``, or of the predicted ones when fewer),
-    so a run cut short still ends with its small steps.  The lr of every epoch is in the
+    fit, and stops when none does; ``decay_last=k`` divides the learning rate at the start
+    of every epoch from the first one that the prediction places among the last k (of
+    ``epochs``, or of the predicted ones when fewer) until training stops.  The prediction
+    only ever shrinks, and a run whose later epochs are faster than predicted goes on past
+    it, halving every epoch: so a run cut short ends with its small steps, and may take
+    more than k of them (chapter 4's better model took 9 with k = 5).  The lr of every epoch is in the
     history, and ``scheduled_decay_from`` is the m of ``--epochs n --decay-from m`` that
     repeats such a run exactly.
 
