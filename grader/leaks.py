@@ -140,17 +140,21 @@ IDIOMS = frozenset({
 })
 
 
-def _raw_tokens(line: str) -> list[tokenize.TokenInfo]:
+def _raw_tokens(line: str) -> tuple[list[tokenize.TokenInfo], str]:
     """The tokens of one stripped line, as far as it tokenises on its own (a bracket opened
-    on the line before or an unfinished string stops it, keeping what came before)."""
+    on the line before or an unfinished string stops it, keeping what came before), and
+    the text of its comment (``""`` if none)."""
     stream: list[tokenize.TokenInfo] = []
+    comment = ""
     try:
         for tok in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline):
-            if tok.type not in _LAYOUT and (tok.type != tokenize.ERRORTOKEN or tok.string.strip()):
+            if tok.type == tokenize.COMMENT:
+                comment = tok.string.lstrip("#").strip()
+            elif tok.type not in _LAYOUT and (tok.type != tokenize.ERRORTOKEN or tok.string.strip()):
                 stream.append(tok)
     except (tokenize.TokenError, SyntaxError):
         pass
-    return stream
+    return stream, comment
 
 
 def code_tokens(line: str) -> list[tuple[bool, str]]:
@@ -159,7 +163,7 @@ def code_tokens(line: str) -> list[tuple[bool, str]]:
     Comments and indentation go; a literal is spelled as Python prints it (``1.`` and
     ``1.0``, ``'a'`` and ``"a"`` are one).
     """
-    stream = _raw_tokens(line)
+    stream, _ = _raw_tokens(line)
     tokens: list[tuple[bool, str]] = []
     previous, depth = "", 0
     for i, tok in enumerate(stream):
@@ -188,12 +192,23 @@ def canonical(tokens: list[tuple[bool, str]]) -> str:
                     for renamable, text in tokens)
 
 
+def _reads_as_code(tokens: list[tuple[bool, str]]) -> bool:
+    """Python never puts two names a student chooses side by side (``for x in``: ``in`` is a
+    keyword); prose always does.  Sentences, in comments or text, are not code."""
+    return not any(a[0] and b[0] for a, b in zip(tokens, tokens[1:]))
+
+
 def code_fingerprints(lines: list[str], min_tokens: int = MIN_CODE_TOKENS) -> dict[str, int]:
     """Canonical form -> index in ``lines`` where it starts, of each line with ``min_tokens``
     tokens or more and each run of 2 to WINDOW consecutive code lines (lines without tokens
-    skipped) that have as many together."""
-    tokenised = [(i, toks) for i, toks in ((i, code_tokens(line)) for i, line in enumerate(lines))
-                 if toks]
+    skipped) that have as many together.  Code commented out counts as code: a comment's
+    text is read as a line of its own, after the code before it."""
+    tokenised: list[tuple[int, list[tuple[bool, str]]]] = []
+    for i, line in enumerate(lines):
+        for part in (line, _raw_tokens(line)[1]) if "#" in line else (line,):
+            tokens = code_tokens(part)
+            if tokens and _reads_as_code(tokens):
+                tokenised.append((i, tokens))
     found: dict[str, int] = {}
     for start in range(len(tokenised)):
         run: list[tuple[bool, str]] = []
@@ -378,7 +393,7 @@ def audit_files(files: dict[str, bytes], index: SecretIndex) -> list[Finding]:
             findings += [Finding(name, where or "(text)", f"nbgrader marker {m!r}")
                          for m in MARKERS if m in text]
             for i, line in enumerate(lines):
-                if squash(line) in index.lines:
+                if squash(line) in index.lines or squash(line.lstrip().lstrip("#")) in index.lines:
                     findings.append(Finding(name, at(i), "a secret line, as written",
                                             Origin("solutions/", squash(line))))
             for form, i in code_fingerprints(lines).items():

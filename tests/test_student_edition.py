@@ -160,6 +160,10 @@ def test_normalised_code_keeps_what_a_renamer_cannot_change():
     assert form("s = 'ab' + \"c\"") == form('t = "ab" + \'c\'')      # one spelling of literals
     assert form("a = b + a") != form("a = b + c")                     # which names repeat stays
     assert leaks.code_tokens("# only a comment") == []
+    # code commented out is code; a sentence is not, in a comment or anywhere
+    assert form("h = np.tanh(a @ W + b)") in leaks.code_fingerprints(["# h = np.tanh(x @ V + c)"])
+    assert leaks.code_fingerprints(["# the state carries all that the network has seen so far",
+                                    "we sum the losses of every step then divide by their count"]) == {}
     assert leaks.code_tokens("")  == []
 
 
