@@ -64,14 +64,19 @@ def substitutions(root: Path = ROOT, target: str = "site") -> dict[str, str]:
     edition = student_edition(root)
     site_link = "of this site" if target == "site" else f"of the [course site]({edition.site})"
     here = "this repository" if target == "edition" else f"[{edition.org}/{edition.repo}]({edition.url})"
-    return {
+    values = {
         "edition": here,
         "edition_clone": f"`{edition.clone_command()}`",
         "kit_pip": f'`pip install "{edition.pip_requirement()}"`',
         "launch_menu": f"at the top of every chapter and exercise page {site_link}",
-        "n_exercises": number_word(len(exercise_names(root))),
-        "python_versions": _or_list(python_versions(root)),
     }
+    # Counted from the course's files; a book built from a part of the course (the site's
+    # tests build small broken ones) lacks them, and a page that used them would fail there.
+    if (Path(root) / "exercises").is_dir():
+        values["n_exercises"] = number_word(len(exercise_names(root)))
+    if (Path(root) / "pyproject.toml").is_file():
+        values["python_versions"] = _or_list(python_versions(root))
+    return values
 
 
 def render(root: Path = ROOT, target: str = "readme") -> str:
