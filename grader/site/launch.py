@@ -114,6 +114,7 @@ def _note_lite(app, config):
 
 
 def setup(app):
+    app.setup_extension("grader.site.plan")  # the instructor guide, read again when the material changes
     app.add_config_value("rnns_lite_dir", "_build/lite", "html")
     app.add_config_value("rnns_lite_built", False, "html")
     app.connect("config-inited", _note_lite)

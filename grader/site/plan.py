@@ -14,6 +14,11 @@ changes.  What is *measured* (by the code below, from the files):
 What is *assumed* (the rates below, stated on the page, one place to change them): how fast
 students read technical prose, equations and code, and how many lines of new, tested NumPy
 code they write in an hour.  Minutes are rates times measures; nothing else is added.
+
+The page's code never changes when the material does, so neither myst-nb's cache nor
+Sphinx would run it again: the page is executed on every read (``execution_mode: force``
+in its front matter), and :func:`setup` (a Sphinx extension, loaded by
+``grader.site.launch``) makes Sphinx read it again whenever a file it measures changes.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ MINUTES_PER_QUESTION = 5            # reading a question, running its tests once
 SOLUTION_LINES_PER_HOUR = 15        # new NumPy code, written, debugged and passing its tests
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
-_FENCE = re.compile(r"^(`{3,}|~{3,}|:{3,})\s*(\{[\w:-]+\})?[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
+_FENCE = re.compile(r"^(`{3,}|~{3,}|:{3,})\s*(\{[\w:-]+\})?([^\n]*)\n(.*?)^\1\s*$", re.S | re.M)
 _DISPLAY_MATH = re.compile(r"\$\$.+?\$\$", re.S)
 _INLINE_MATH = re.compile(r"(?<!\\)\$[^$\n]+?(?<!\\)\$")
 _ROLE = re.compile(r"\{[\w:-]+\}`([^`]*)`")
@@ -77,12 +82,12 @@ def count_words(text: str) -> int:
 def measure_chapter(page: Path) -> Chapter:
     """Prose words, display equations and shown code lines of one MyST chapter page."""
     text = _FRONT_MATTER.sub("", page.read_text(encoding="utf-8"))
-    title = re.search(r"^# (.+)$", text, re.M)
+    heading = re.search(r"^# (.+)$", text, re.M)
     code_lines, prose_parts, last = 0, [], 0
     for fence in _FENCE.finditer(text):
         prose_parts.append(text[last:fence.start()])
         last = fence.end()
-        kind, body = fence.group(2) or "", fence.group(3)
+        kind, title, body = fence.group(2) or "", fence.group(3), fence.group(4)
         if kind == "{code-cell}":
             options = re.match(r"(?:---\n.*?\n---\n|(?::[\w-]+:.*\n)*)", body, re.S).group(0)
             if not any(tag in options for tag in _HIDDEN_TAGS):
@@ -91,8 +96,8 @@ def measure_chapter(page: Path) -> Chapter:
         elif kind in ("{math}",):
             prose_parts.append("$$ $$")
         elif kind.startswith("{") and kind not in ("{code}", "{code-block}", "{eval-rst}"):
-            # admonitions, figures, glossaries: prose, without their option lines
-            prose_parts.append(re.sub(r"^:[\w-]+:.*$", "", body, flags=re.M))
+            # admonitions, figures, glossaries: prose (their titles too), without options
+            prose_parts.append(title + "\n" + re.sub(r"^:[\w-]+:.*$", "", body, flags=re.M))
     prose_parts.append(text[last:])
     prose = "\n".join(prose_parts)
     equations = len(_DISPLAY_MATH.findall(prose))
@@ -101,7 +106,7 @@ def measure_chapter(page: Path) -> Chapter:
     prose = _ROLE.sub(r" \1 ", prose)
     prose = re.sub(r"`[^`\n]*`", " x ", prose)  # inline code: one word
     prose = re.sub(r"\]\([^)]*\)", "]", prose)   # link targets
-    return Chapter(page.stem, title.group(1).strip() if title else page.stem,
+    return Chapter(page.stem, heading.group(1).strip() if heading else page.stem,
                    count_words(prose), equations, code_lines)
 
 
@@ -245,3 +250,28 @@ def plan_table(measured: list[tuple[Chapter, Exercise]], weeks: int) -> str:
                + " and ".join(str(n) for n in week.due)) if week.due else ""
         rows.append(f"| {week.number} | {chapters} | {work} | {hours(week.minutes)} | {due} |")
     return "\n".join(rows)
+
+
+# ------------------------------------------------------------------------------------------
+# the page is read again when what it measures changes
+
+GUIDE = "book/instructor_guide"
+
+
+def inputs(root: Path = ROOT) -> list[Path]:
+    """The files the guide's numbers come from (and this module, which holds the rates)."""
+    root = Path(root)
+    solutions = sorted((root / "solutions").glob("*/*.ipynb"))
+    pages = [root / "book" / f"{p.parent.name}.md" for p in solutions]
+    return [Path(__file__).resolve(), *solutions, *(p for p in pages if p.is_file())]
+
+
+def _note_inputs(app, docname, source):
+    if docname == GUIDE:
+        for path in inputs(Path(app.srcdir)):
+            app.env.note_dependency(str(path))
+
+
+def setup(app):
+    app.connect("source-read", _note_inputs)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
