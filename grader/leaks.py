@@ -324,7 +324,7 @@ def instructor_secrets(root: Path, idioms: frozenset[str] = IDIOMS) -> SecretInd
                 continue
             for form, i in code_fingerprints(lines).items():
                 code.setdefault(form, Origin(f"{rel} ({kind} of {grade_id})", lines[i].strip()))
-    for path in sorted((root / "grader" / "reference").glob("*.py")):
+    for path in sorted((root / "grader" / "reference").rglob("*.py")):
         rel = path.relative_to(root).as_posix()
         for name, lines in function_bodies(path):
             for form, i in code_fingerprints(lines).items():
@@ -341,6 +341,8 @@ def instructor_secrets(root: Path, idioms: frozenset[str] = IDIOMS) -> SecretInd
         for form, i in prose_fingerprints(text).items():
             if form not in public_prose:
                 prose.setdefault(form, Origin(rel, lines[i].strip()))
+        for form, i in code_fingerprints(lines).items():  # code in an answer is code
+            code.setdefault(form, Origin(f"{rel} (code)", lines[i].strip()))
     return SecretIndex(lines=secret_lines(sources),
                        code={f: o for f, o in code.items() if f not in public_code},
                        prose=prose)

@@ -105,6 +105,21 @@ def test_publish_replaces_a_clone_but_never_empties_a_stranger(tmp_path):
     assert (stranger / "thesis.tex").read_text() == "years of work"
 
 
+def test_another_language_and_a_data_file_are_published_with_their_exercise(tmp_path):
+    """Whatever nbgrader releases into an assignment's folder goes out with it."""
+    course = copy_course(tmp_path / "course")
+    folder = course / "exercises" / "01_rnn_by_hand"
+    shutil.copy(folder / "01_rnn_by_hand.ipynb", folder / "01_rnn_by_hand.zh.ipynb")
+    (folder / "data").mkdir()
+    (folder / "data" / "sequence.txt").write_text("1.0 2.0\n")
+    files = write_tree(tmp_path / "out", root=course)
+    assert {"exercises/01_rnn_by_hand/01_rnn_by_hand.zh.ipynb",
+            "exercises/01_rnn_by_hand/data/sequence.txt"} <= set(files)
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "(exercises/01_rnn_by_hand/01_rnn_by_hand.zh.ipynb)" in readme
+    assert audit.audit_tree(tmp_path / "out", course) == []
+
+
 def test_the_readme_says_the_ways_in_and_links_what_exists(edition):
     readme = (edition / "README.md").read_text()
     assert ways_in.render(ROOT, "edition").strip() in readme

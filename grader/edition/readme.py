@@ -33,12 +33,17 @@ def exercise_rows(root: Path = ROOT) -> list[str]:
     rows = ["| chapter | notebook | open it in |", "|---|---|---|"]
     for number, name in enumerate(ways_in.exercise_names(root), start=1):
         notebook = f"exercises/{name}/{name}.ipynb"
+        # every notebook of the assignment (other languages too), the chapter's own first
+        others = sorted(p.relative_to(root).as_posix()
+                        for p in (Path(root) / "exercises" / name).glob("*.ipynb")
+                        if p.name != f"{name}.ipynb")
+        listed = " · ".join(f"[`{path}`]({path})" for path in [notebook, *others])
         buttons = launch_buttons(notebook, edition.org, edition.repo, edition.branch,
                                  launch.get("binderhub_url", ""), launch.get("colab_url", ""),
                                  f"{edition.site}{LITE_APP}")
         opens = " · ".join(f"[{b['text'].split(' (')[0]}]({b['url']})" for b in buttons)
         title = f"[{chapter_title(root, name)}]({edition.site}book/{name}.html)"
-        rows.append(f"| {number}. {title} | [`{notebook}`]({notebook}) | {opens} |")
+        rows.append(f"| {number}. {title} | {listed} | {opens} |")
     return rows
 
 
