@@ -87,7 +87,10 @@ def text_lines(name: str, data: bytes) -> list[str]:
         parts = []
         for cell in json.loads(text).get("cells", []):
             parts.append(joined_source(cell.get("source", "")))
-            for output in cell.get("outputs", []):
+            outputs = cell.get("outputs", [])
+        for output in outputs if isinstance(outputs, list) else []:
+            if not isinstance(output, dict):
+                continue
                 parts.append(joined_source(output.get("text", "")))
                 parts += [joined_source(v) for v in output.get("data", {}).values()
                           if isinstance(v, (str, list))]
@@ -363,19 +366,27 @@ class Finding:
 
 def _units(name: str, data: bytes) -> list[tuple[str, str]]:
     """``(where, text)`` parts of a file to search separately: a notebook's cells (source,
-    then outputs), any other file whole."""
+    then outputs), any other file whole (so is a file named ``.ipynb`` that is no notebook)."""
     text = data.decode("utf-8", errors="replace")
-    if not name.endswith(".ipynb"):
+    try:
+        cells = json.loads(text).get("cells", []) if name.endswith(".ipynb") else None
+    except (ValueError, RecursionError, AttributeError):
+        cells = None
+    if not isinstance(cells, list):
         return [("", text)]
+
+    def listed(value) -> list:
+        return value if isinstance(value, list) else []
+
     units = []
-    for number, cell in enumerate(json.loads(text).get("cells", []), start=1):
+    for number, cell in enumerate((c for c in cells if isinstance(c, dict)), start=1):
         units.append((f"cell {number}", joined_source(cell.get("source", ""))))
         shown = []
-        for output in cell.get("outputs", []):
+        for output in (o for o in listed(cell.get("outputs")) if isinstance(o, dict)):
             shown.append(joined_source(output.get("text", "")))
-            shown += [joined_source(v) for v in output.get("data", {}).values()
-                      if isinstance(v, (str, list))]
-            shown += output.get("traceback", [])
+            values = output.get("data") if isinstance(output.get("data"), dict) else {}
+            shown += [joined_source(v) for v in values.values() if isinstance(v, (str, list))]
+            shown += [str(line) for line in listed(output.get("traceback"))]
         if shown:
             units.append((f"cell {number} output", "\n".join(shown)))
     return units
@@ -386,7 +397,12 @@ def audit_files(files: dict[str, bytes], index: SecretIndex) -> list[Finding]:
     secret lines as written, secret code however renamed or re-laid out, answer text."""
     findings = []
     for name, data in sorted(files.items()):
-        for where, text in _units(name, data):
+        raw = data.decode("utf-8", errors="replace")
+        units = _units(name, data)
+        # a marker anywhere in the file, even where no reader of notebooks looks
+        findings += [Finding(name, "(file)", f"nbgrader marker {m!r}") for m in MARKERS
+                     if m in raw and not any(m in text for _, text in units)]
+        for where, text in units:
             lines = text.splitlines()
 
             def at(i: int) -> str:

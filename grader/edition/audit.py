@@ -66,7 +66,11 @@ def notebook_problems(files: dict[str, bytes], root: Path) -> list[str]:
     for name, data in files.items():
         if not name.endswith(".ipynb"):
             continue
-        code = _notebook_code(data)
+        try:
+            code = _notebook_code(data)
+        except (ValueError, RecursionError, AttributeError, TypeError):
+            out.append(f"{name}: not a readable notebook")
+            continue
         for match in _IMPORT.finditer("\n".join(code)):
             module = (match.group(1) or match.group(2)).replace(".", "/")
             if f"{module}.py" not in kit and f"{module}/__init__.py" not in kit:
