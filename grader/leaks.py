@@ -3,12 +3,20 @@
 nbgrader strips solutions and hidden tests; this module does not strip anything (one code
 path strips, never two).  It only *audits*: it lists the secret lines of the instructor's
 notebooks and looks for them in whatever is about to reach students (released notebooks,
-the built site, the student bundle).
+the built site, feedback pages).  For the student edition it also indexes the whole answer
+key (:func:`instructor_secrets`: solutions, hidden tests, the reference's function bodies,
+the instructors' answers) and finds it however renamed or re-laid out (:func:`audit_files`).
 """
 from __future__ import annotations
 
+import ast
+import builtins
+import io
 import json
+import keyword
 import re
+import tokenize
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import notebooks
@@ -118,13 +126,6 @@ def joined_source(value) -> str:
 # with their neighbours (up to WINDOW consecutive lines), so that a solution made of short
 # lines is found as well.  Prose (the instructors' answers to the chapters' questions) is
 # matched as runs of PROSE_WORDS words, case, punctuation and line breaks ignored.
-
-import ast
-import builtins
-import io
-import keyword
-import tokenize
-from dataclasses import dataclass
 
 MIN_CODE_TOKENS = 10
 WINDOW = 3

@@ -121,11 +121,19 @@ def test_another_language_and_a_data_file_are_published_with_their_exercise(tmp_
 
 
 def test_the_readme_says_the_ways_in_and_links_what_exists(edition):
+    from test_launch_links import BINDER, COLAB, repo_path_of_binder, repo_path_of_colab
+
     readme = (edition / "README.md").read_text()
     assert ways_in.render(ROOT, "edition").strip() in readme
+    launches = 0
     for target in re.findall(r"\]\(([^)]+)\)", readme):
-        if not re.match(r"https?://", target):
+        if target.startswith((COLAB + "/", BINDER + "/")):
+            path = (repo_path_of_colab if target.startswith(COLAB) else repo_path_of_binder)(target)
+            assert (edition / path).is_file(), f"the README opens {path}, not in the tree"
+            launches += 1
+        elif not re.match(r"https?://", target):
             assert (edition / target).exists(), f"the README links {target}, not in the tree"
+    assert launches == 2 * len(ways_in.exercise_names(ROOT))
     assert "instructor_guide" not in readme and "solutions/" not in readme
 
 
