@@ -43,20 +43,15 @@ def path_problems(names: set[str], root: Path) -> list[str]:
     kit = {f"kit/{name}" for name in kit_files(root)}
     out = []
     for name in sorted(names):
-        parts = name.split("/")
-        if FORBIDDEN_PARTS.intersection(parts):
-            out.append(f"{name}: a path of the answer key's kind ({', '.join(sorted(FORBIDDEN_PARTS.intersection(parts)))})")
+        forbidden = sorted(FORBIDDEN_PARTS.intersection(name.split("/")))
+        if forbidden:
+            out.append(f"{name}: a path of the answer key's kind ({', '.join(forbidden)})")
         elif name.startswith("kit/grader/") and name not in kit:
             out.append(f"{name}: not in the kit's allow-list (grader/kit.py)")
         elif name not in expected:
             out.append(f"{name}: not a file of the student edition (the manifest does not write it)")
     out += [f"{name}: missing" for name in sorted(expected - names)]
     return out
-
-
-def _notebook_code(data: bytes) -> list[str]:
-    return [leaks.joined_source(c.get("source", ""))
-            for c in json.loads(data.decode("utf-8")).get("cells", []) if c.get("cell_type") == "code"]
 
 
 def notebook_problems(files: dict[str, bytes], root: Path) -> list[str]:
@@ -67,15 +62,16 @@ def notebook_problems(files: dict[str, bytes], root: Path) -> list[str]:
         if not name.endswith(".ipynb"):
             continue
         try:
-            code = _notebook_code(data)
-        except (ValueError, RecursionError, AttributeError, TypeError):
+            cells = [c for c in json.loads(data.decode("utf-8"))["cells"] if isinstance(c, dict)]
+        except (ValueError, RecursionError, KeyError, TypeError):
             out.append(f"{name}: not a readable notebook")
             continue
-        for match in _IMPORT.finditer("\n".join(code)):
+        code = "\n".join(leaks.joined_source(c.get("source", "")) for c in cells
+                         if c.get("cell_type") == "code")
+        for match in _IMPORT.finditer(code):
             module = (match.group(1) or match.group(2)).replace(".", "/")
             if f"{module}.py" not in kit and f"{module}/__init__.py" not in kit:
                 out.append(f"{name} imports {module.replace('/', '.')}, which the kit lacks")
-        cells = json.loads(data.decode("utf-8")).get("cells", [])
         setup = [leaks.joined_source(c.get("source", "")) for c in cells
                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == SETUP_ID]
         if not (setup and setup[0].startswith(preamble)):
@@ -99,10 +95,11 @@ def binder_problems(files: dict[str, bytes], root: Path) -> list[str]:
             if line.lstrip().startswith("#"):
                 continue
             for path in _LOCAL_PATH.findall(line):
-                # postBuild runs at the repository's root; requirements.txt is read from binder/
-                base = "" if name.endswith("postBuild") else "binder/"
-                target = _normalise(base + path)
-                if target and target not in names and target not in folders:
+                # postBuild runs at the repository's root; a path in requirements.txt may be
+                # read from the root (pip's working folder) or from binder/ (-r, -c)
+                bases = ("",) if name.endswith("postBuild") else ("", "binder/")
+                targets = {_normalise(base + path) for base in bases}
+                if not targets & (names | folders | {""}):
                     out.append(f"{name} names {path}, which is not in the tree")
     runtime = files.get("binder/runtime.txt", b"").decode("utf-8").strip()
     wanted = {f"python-{v}" for v in python_versions(root)}
