@@ -112,7 +112,7 @@ nbfmt: install
 clean:
 	rm -rf _build $(VENV)
 
-# The zip students download: exercises/ and the self-check tool (python -m grader check), audited.
+# The zip students download: the student edition (python -m grader publish student) as one file, audited.
 .PHONY: student-bundle
 student-bundle: install
 	$(BIN)/python -m grader bundle --out dist/rnns-from-scratch-student.zip

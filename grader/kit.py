@@ -68,16 +68,18 @@ def write_kit(dest: Path, root: Path = ROOT) -> Path:
 
 
 def repository_url(root: Path = ROOT) -> str:
-    """``repository.url`` of ``_config.yml``: the one place the repository's address is written."""
-    import yaml  # the course's environment has it; the build backend never calls this
+    """The student edition's repository (``student_edition.url`` of ``_config.yml``), which
+    holds the kit students install: the instructor's repository may be private."""
+    from grader.edition.config import student_edition
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"].rstrip("/")
+    return student_edition(root).url
 
 
 def pip_requirement(root: Path = ROOT) -> str:
-    """What students give ``pip install`` to get the kit from the repository."""
-    return f"git+{repository_url(root)}#subdirectory=kit"
+    """What students give ``pip install`` to get the kit from the student edition."""
+    from grader.edition.config import student_edition
+
+    return student_edition(root).pip_requirement()
 
 
 def build_wheel(dest: Path, root: Path = ROOT) -> Path:
@@ -92,7 +94,7 @@ def build_wheel(dest: Path, root: Path = ROOT) -> Path:
 
 
 # The opening lines of every exercise's first code cell (grade_id "setup"), generated from
-# the repository URL: they find the kit, install it in Colab, and otherwise say in one
+# the student edition's address: they find the kit, install it in Colab, and otherwise say in one
 # sentence how to install it, before any test helper is imported.  The cell is locked (the
 # grading sandbox runs the instructor's copy, where the kit is importable and there is no
 # network), so it installs nothing unless it runs in Colab.

@@ -1,10 +1,10 @@
-"""The student bundle holds the exercises and the self-check, and nothing of the solutions.
+"""The student bundle is the student edition as one zip: the same files, the same audit.
 
 The self-check is run from an unpacked bundle with nothing of this repository importable:
 ``python -S`` skips site-packages' ``.pth`` files (among them the editable install of this
 repository, whose finder would otherwise serve any module the bundle lacks), and
-``PYTHONPATH`` holds only the bundle and the plain site-packages folder.  The notebook's
-kernel runs the same way, through a kernel spec made for the test.
+``PYTHONPATH`` holds only the bundle's kit and the plain site-packages folder.  The
+notebook's kernel runs the same way, through a kernel spec made for the test.
 """
 from __future__ import annotations
 
@@ -17,19 +17,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from edition_helpers import copy_course, published_edition
 from student_helpers import filled_exercise
 
-from grader import leaks
 from grader.grading import bundle
+from grader.kit import kit_files
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "01_rnn_by_hand"
-MODULES = {"grader/__init__.py", "grader/__main__.py", "grader/checks.py", "grader/gradcheck.py",
-           "grader/i18n.py", "grader/i18n_zh.py",
-           "grader/notebooks.py", "grader/cli/__init__.py", "grader/cli/check.py",
-           "grader/grading/__init__.py", "grader/grading/selfcheck.py",
-           # the data exercise 4 trains on (grader.exercise_data)
-           "grader/exercise_data.py", "grader/excerpts/ptb.train.first-45-lines.txt"}
 
 
 @pytest.fixture(scope="module")
@@ -50,58 +45,53 @@ def unpacked(built, tmp_path_factory) -> Path:
     return top
 
 
-def test_only_exercises_and_the_self_check_tool(built):
+def test_the_bundle_is_the_published_edition(built, tmp_path_factory):
+    edition = published_edition(tmp_path_factory)
+    published = {p.relative_to(edition).as_posix(): p for p in edition.rglob("*") if p.is_file()}
     with zipfile.ZipFile(built) as zf:
-        names = {n.split("/", 1)[1] for n in zf.namelist()}
-    exercises = {p.relative_to(ROOT).as_posix() for p in (ROOT / "exercises").rglob("*")
-                 if p.is_file() and ".ipynb_checkpoints" not in p.parts}
-    assert f"exercises/{A}/{A}.ipynb" in exercises
-    assert names == MODULES | exercises | {"README.md", "pyproject.toml", "kit_backend.py"}
-    assert not any(n.startswith(("solutions/", "grader/reference")) for n in names)
+        infos = {info.filename: info for info in zf.infolist()}
+        assert {n.split("/", 1)[0] for n in infos} == {bundle.TOP}
+        files = {n.split("/", 1)[1]: zf.read(n) for n in infos}
+    assert files.keys() == published.keys()
+    assert all(files[name] == path.read_bytes() for name, path in published.items())
+    modes = {n.split("/", 1)[1]: info.external_attr >> 16 for n, info in infos.items()}
+    assert modes["binder/postBuild"] == 0o755 and modes["README.md"] == 0o644
+    assert f"exercises/{A}/{A}.ipynb" in files
+    assert not any(n.startswith(("solutions/", "grader/", "kit/grader/reference")) for n in files)
 
 
-def test_no_solution_hidden_test_or_marker_in_any_file(built):
-    secrets = leaks.secret_lines(sorted((ROOT / "solutions").glob("*/*.ipynb")))
-    assert len(secrets) > 20
-    with zipfile.ZipFile(built) as zf:
-        for name in zf.namelist():
-            data = zf.read(name)
-            text = data.decode("utf-8")
-            assert not any(m in text for m in leaks.MARKERS), name
-            # whole lines (notebooks: cell sources and outputs); see bundle.audit for why
-            # the shipped modules are not searched for substrings
-            assert not secrets.intersection(leaks.text_lines(name, data)), name
-            if name.endswith(".ipynb"):
-                assert leaks.find_leaks(text, secrets) == [], name
+def test_the_bundle_is_reproducible(built, tmp_path):
+    again = tmp_path / "again.zip"
+    bundle.build_bundle(again)
+    assert again.read_bytes() == built.read_bytes()
 
 
-def test_the_audit_refuses_a_leak(tmp_path):
-    contents = bundle.bundle_contents()
-    secret = sorted(leaks.secret_lines(sorted((ROOT / "solutions").glob("*/*.ipynb"))))[0]
-    leaky = dict(contents)
-    leaky[f"{bundle.TOP}/grader/checks.py"] += f"\n{secret}\n".encode()
-    assert bundle.audit(leaky) and not bundle.audit(contents)
-    sneaky = dict(contents)
-    sneaky[f"{bundle.TOP}/grader/reference/__init__.py"] = b'"""reference"""\n'
-    assert bundle.audit(sneaky)
-    del sneaky[f"{bundle.TOP}/grader/gradcheck.py"]
-    assert bundle.missing_modules(sneaky)  # chapter 3's notebook imports grader.gradcheck
+def test_a_leak_in_the_source_refuses_the_bundle(tmp_path):
+    """A hidden test's line pasted into the kit of the instructor's repository: no zip."""
+    from grader import leaks
+
+    course = copy_course(tmp_path / "course")
+    secret = sorted(leaks.secret_lines(sorted((course / "solutions").glob("*/*.ipynb"))))[0]
+    checks = course / "grader" / "checks.py"
+    checks.write_text(checks.read_text() + f"\n# {secret}\n")
+    with pytest.raises(bundle.BundleError, match="kit/grader/checks.py"):
+        bundle.build_bundle(tmp_path / "leaky.zip", root=course)
+    assert not (tmp_path / "leaky.zip").exists()
 
 
 def test_the_bundle_installs(unpacked, tmp_path):
-    """pip builds a wheel of exactly the shipped modules from the bundle's pyproject.toml,
-    which is the kit's (kit/): one dependency list for the bundle and the pip-installed kit."""
-    kit_pyproject = (ROOT / "kit" / "pyproject.toml").read_bytes()
-    assert (unpacked / "pyproject.toml").read_bytes() == kit_pyproject
+    """pip builds a wheel of exactly the kit from the bundle's kit/, whose pyproject.toml is
+    the kit's: one dependency list for the bundle and the pip-installed kit."""
+    assert (unpacked / "kit" / "pyproject.toml").read_bytes() == (ROOT / "kit" / "pyproject.toml").read_bytes()
     source = tmp_path / "src"
-    subprocess.run(["cp", "-r", str(unpacked), str(source)], check=True)
+    subprocess.run(["cp", "-r", str(unpacked / "kit"), str(source)], check=True)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index",
                            "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel"),
                            str(source)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        assert {n for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")} == MODULES
+        assert {n for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")} == set(kit_files())
         metadata = zf.read(next(n for n in zf.namelist() if n.endswith("/METADATA"))).decode()
     assert "Requires-Dist: nbclient" in metadata and "nbgrader" not in metadata
 
@@ -114,7 +104,7 @@ def _isolated_check(unpacked: Path, workdir: Path, notebook: Path) -> tuple[int,
         "argv": [sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "bundle only", "language": "python"}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JUPYTER"))}
-    env.update(PYTHONPATH=os.pathsep.join([str(unpacked), site_packages]),
+    env.update(PYTHONPATH=os.pathsep.join([str(unpacked / "kit"), site_packages]),
                JUPYTER_PATH=str(workdir / "jupyter"), PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run([sys.executable, "-S", "-m", "grader", "check", str(notebook),
                            "--kernel", "bundle-only", "--json"],
@@ -130,9 +120,9 @@ def test_the_self_check_runs_from_the_bundle_alone(unpacked, tmp_path):
          " print('no reference')"],
         cwd=tmp_path, capture_output=True, text=True,
         env={**os.environ,
-             "PYTHONPATH": f"{unpacked}{os.pathsep}{sysconfig.get_paths()['purelib']}"})
-    assert probe.stdout.split() == [str(unpacked / "grader/grading/selfcheck.py"),
-                                    str(unpacked / "grader/cli/check.py"), "no", "reference"]
+             "PYTHONPATH": f"{unpacked / 'kit'}{os.pathsep}{sysconfig.get_paths()['purelib']}"})
+    assert probe.stdout.split() == [str(unpacked / "kit/grader/grading/selfcheck.py"),
+                                    str(unpacked / "kit/grader/cli/check.py"), "no", "reference"]
 
     blank = tmp_path / "student"
     blank.mkdir()
@@ -142,7 +132,7 @@ def test_the_self_check_runs_from_the_bundle_alone(unpacked, tmp_path):
     assert code == 1 and not result["ok"]
     assert {q["status"] for q in result["questions"]} == {"not attempted"}
     assert len(result["questions"]) == 6
-    assert result["checks_module"] == str(unpacked / "grader" / "checks.py")
+    assert result["checks_module"] == str(unpacked / "kit" / "grader" / "checks.py")
 
 
 def test_the_solution_passes_from_the_bundle(unpacked, tmp_path):
@@ -154,4 +144,4 @@ def test_the_solution_passes_from_the_bundle(unpacked, tmp_path):
     code, result = _isolated_check(unpacked, work, notebook)
     assert code == 0 and result["ok"], result
     assert result["warnings"] == []
-    assert result["checks_module"] == str(unpacked / "grader" / "checks.py")
+    assert result["checks_module"] == str(unpacked / "kit" / "grader" / "checks.py")

@@ -1,10 +1,11 @@
 """The student kit: one pip command, Python 3.11-3.13, nothing of the course's environment.
 
-A fresh Python 3.13 virtual environment gets ``pip install ./kit`` and nothing else: a real
-pip build, in place, through ``kit/kit_backend.py`` (which reads ``../grader/kit.py``, so a
-pip that copied the folder elsewhere would fail the build).  Its ``python -m grader check``
-must pass every exercise with the solutions' answers filled in, and report each question of
-a blank exercise as not attempted.  Another fresh 3.13 environment, with the kit's
+A fresh Python 3.13 virtual environment gets ``pip install ./kit`` run in the published
+student edition (``python -m grader publish student``), as a student with a clone of it
+would, and nothing else: a real pip build, in place, through the edition's
+``kit/kit_backend.py``.  Its ``python -m grader check`` must pass every exercise with the
+solutions' answers filled in, and report each question of every notebook of the edition,
+blank, as not attempted.  Another fresh 3.13 environment, with the kit's
 dependencies but not the kit, shows what a student without the kit sees, and that the
 exercises' first cell installs the kit in Colab.
 
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from edition_helpers import published_edition
 from student_helpers import ASSIGNMENTS, exercise_path, filled_exercise
 
 from grader import kit
@@ -86,23 +88,24 @@ def _locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pip_from_wheelhouse(venv: Path, *requirements: str) -> None:
-    """pip install ``requirements`` from the wheelhouse, filling it from the registry once."""
+def _pip_from_wheelhouse(venv: Path, *requirements: str, cwd: Path | None = None) -> None:
+    """pip install ``requirements`` (run in ``cwd``) from the wheelhouse, filling it from the
+    registry once."""
     pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet"]
     local = [*pip, "--no-index", "--find-links", WHEELHOUSE, *requirements]
     with _locked(WHEELHOUSE.parent / f"{WHEELHOUSE.name}.lock"):
-        if WHEELHOUSE.is_dir() and _run(local, venv).returncode == 0:
+        if WHEELHOUSE.is_dir() and _run(local, venv, cwd=cwd).returncode == 0:
             return
         fill = _run([venv / "bin" / "python", "-m", "pip", "wheel", "--quiet",
-                     "--wheel-dir", WHEELHOUSE, *requirements], venv)
+                     "--wheel-dir", WHEELHOUSE, *requirements], venv, cwd=cwd)
         assert fill.returncode == 0, fill.stderr[-3000:]
         for built in WHEELHOUSE.glob("rnns_from_scratch_kit-*.whl"):
             built.unlink()  # the kit itself is always built from the working tree
-    proc = _run(local, venv)
+    proc = _run(local, venv, cwd=cwd)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def _fresh_venv(tmp_path_factory, name: str, *requirements: str) -> Path:
+def _fresh_venv(tmp_path_factory, name: str, *requirements: str, cwd: Path | None = None) -> Path:
     python = find_python()
     if python is None:
         message = f"no Python {VERSION} here (pyenv's versions/{VERSION}*/bin, or RNNS_KIT_PYTHON)"
@@ -118,15 +121,21 @@ def _fresh_venv(tmp_path_factory, name: str, *requirements: str) -> Path:
             shutil.rmtree(venv, ignore_errors=True)
             proc = subprocess.run([python, "-m", "venv", str(venv)], capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
-            _pip_from_wheelhouse(venv, *requirements)
+            _pip_from_wheelhouse(venv, *requirements, cwd=cwd)
             (venv / ".ready").touch()
     return venv
 
 
 @pytest.fixture(scope="session")
-def kit_venv(tmp_path_factory) -> Path:
-    """Python 3.13 with ``pip install ./kit`` and nothing else."""
-    return _fresh_venv(tmp_path_factory, "kit-venv", str(ROOT / "kit"))
+def edition(tmp_path_factory) -> Path:
+    """The published student edition (read only)."""
+    return published_edition(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def kit_venv(tmp_path_factory, edition) -> Path:
+    """Python 3.13 with ``pip install ./kit``, run in the student edition, and nothing else."""
+    return _fresh_venv(tmp_path_factory, "kit-venv", "./kit", cwd=edition)
 
 
 @pytest.fixture(scope="session")
@@ -189,9 +198,14 @@ def test_the_sdist_builds_the_same_wheel(tmp_path):
 
 
 def test_one_repository_url_for_notebooks_and_readme():
-    """The exercises' first cell and the README name the repository of _config.yml."""
+    """The exercises' first cell and the README install the kit from the student edition of
+    _config.yml, never from the instructor's repository."""
+    from grader.edition.config import instructor_repository, student_edition
+
+    edition = student_edition()
     requirement = kit.pip_requirement()
-    assert requirement == f"git+{kit.repository_url()}#subdirectory=kit"
+    assert requirement == f"git+{edition.url}@{edition.branch}#subdirectory=kit"
+    assert kit.repository_url() == edition.url != instructor_repository()
     preamble = kit.setup_preamble()
     assert f'KIT = "{requirement}"' in preamble
     for folder in ("solutions", "exercises"):
@@ -208,7 +222,7 @@ def test_one_repository_url_for_notebooks_and_readme():
 # ------------------------------------------------------------------------------------------
 # a student's Python 3.13 with only the kit
 
-def test_only_the_kit_is_installed(kit_venv):
+def test_only_the_kit_is_installed(kit_venv, edition):
     python = kit_venv / "bin" / "python"
     listed = _run([python, "-m", "pip", "list", "--format", "json"], kit_venv)
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
@@ -221,18 +235,21 @@ def test_only_the_kit_is_installed(kit_venv):
     ok, location, *rest = probe.stdout.strip().split(maxsplit=2)
     assert ok == "True" and rest == ["no reference"], probe.stdout + probe.stderr
     assert Path(location).is_relative_to(kit_venv / "lib")
-    # pip built it in place from kit/: no build folder or metadata left in the tree
-    assert sorted(p.name for p in (ROOT / "kit").iterdir() if p.name != "__pycache__") == [
-        "kit_backend.py", "pyproject.toml"]
+    # pip built it in place from the edition's kit/: no build folder or metadata left there
+    assert sorted(p.name for p in (edition / "kit").iterdir()) == [
+        "grader", "kit_backend.py", "pyproject.toml"]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_an_exercise_in_a_kit_only_environment(kit_venv, assignment, tmp_path):
-    """Answers filled in: exit 0, every question passes; blank: exit 1, one TODO per question."""
+def test_an_exercise_in_a_kit_only_environment(kit_venv, edition, assignment, tmp_path):
+    """The edition's exercise with answers filled in: exit 0, every question passes; each
+    notebook of the edition's assignment folder, blank: exit 1, one TODO per question."""
     python = kit_venv / "bin" / "python"
     done = tmp_path / "done"
     done.mkdir()
-    notebook = filled_exercise(assignment, done / f"{assignment}.ipynb")
+    released = edition / "exercises" / assignment / f"{assignment}.ipynb"
+    assert released.read_bytes() == exercise_path(assignment).read_bytes()
+    notebook = filled_exercise(assignment, done / f"{assignment}.ipynb", released)
     proc = _run([python, "-m", "grader", "check", notebook, "--json"], kit_venv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     result = json.loads(proc.stdout)
@@ -242,23 +259,27 @@ def test_an_exercise_in_a_kit_only_environment(kit_venv, assignment, tmp_path):
 
     blank = tmp_path / "blank"
     blank.mkdir()
-    shutil.copy(exercise_path(assignment), blank)
-    proc = _run([python, "-m", "grader", "check", blank / f"{assignment}.ipynb"], kit_venv,
-                cwd=tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    tests = [c for c in nbformat.read(exercise_path(assignment), as_version=4).cells
-             if selfcheck.is_test_cell(c)]
-    todo = [line for line in proc.stdout.splitlines()
-            if re.match(r"^\S+\s+\d+ pts?\s+TODO\s+not attempted yet$", line)]
-    assert [line.split()[0] for line in todo] == [
-        c.metadata.nbgrader.grade_id for c in tests], proc.stdout
-    assert "WARNING" not in proc.stdout
+    notebooks = sorted((edition / "exercises" / assignment).glob("*.ipynb"))
+    assert released in notebooks
+    for original in notebooks:  # every language of the exercise
+        shutil.copy(original, blank)
+        proc = _run([python, "-m", "grader", "check", blank / original.name], kit_venv,
+                    cwd=tmp_path)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        tests = [c for c in nbformat.read(original, as_version=4).cells
+                 if selfcheck.is_test_cell(c)]
+        todo = [line for line in proc.stdout.splitlines()
+                if re.match(r"^\S+\s+\d+ pts?\s+TODO\s+not attempted yet$", line)]
+        assert tests and [line.split()[0] for line in todo] == [
+            c.metadata.nbgrader.grade_id for c in tests], proc.stdout
+        assert "WARNING" not in proc.stdout
 
 
 # ------------------------------------------------------------------------------------------
 # a student without the kit, and Colab
 
-def test_without_the_kit_one_sentence_then_colab_installs_it(no_kit_venv, tmp_path, monkeypatch):
+def test_without_the_kit_one_sentence_then_colab_installs_it(no_kit_venv, edition, tmp_path,
+                                                            monkeypatch):
     python = no_kit_venv / "bin" / "python"
     assert _run([python, "-c", "import grader"], no_kit_venv, cwd=tmp_path).returncode == 1
 
@@ -281,13 +302,13 @@ def test_without_the_kit_one_sentence_then_colab_installs_it(no_kit_venv, tmp_pa
                         "cell (or pip install it in a terminal), then restart the kernel.")
     assert _run([python, "-c", "import grader"], no_kit_venv, cwd=tmp_path).returncode == 1
 
-    # Colab (google.colab imported): the same cell installs the kit, here from this working
-    # tree instead of the repository's URL, and the rest of the cell imports it at once.
+    # Colab (google.colab imported): the same cell installs the kit, here from the published
+    # edition's kit/ instead of its URL, and the rest of the cell imports it at once.
     setup = next(c.source for c in nbformat.read(exercise_path(ASSIGNMENTS[0]), as_version=4).cells
                  if c.cell_type == "code")
     assert setup.count(kit.pip_requirement()) == 1
     script = ("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
-              + setup.replace(kit.pip_requirement(), str(ROOT / "kit"))
+              + setup.replace(kit.pip_requirement(), str(edition / "kit"))
               + "\nprint(check_close.__module__, sys.modules['grader'].__file__)\n")
     proc = _run([python, "-c", script], no_kit_venv, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,10 +1,12 @@
 """Every launch and download link of the built site opens something that exists.
 
 The site (``_build/html``) is parsed, not trusted: each Colab link is mapped back to a path
-of this repository (``/github/<org>/<repo>/blob/<branch>/<path>``), each Binder link too
-(``/v2/gh/<org>/<repo>/<branch>?urlpath=lab/tree/<path>``), each JupyterLite link to the
-notebook that the site's JupyterLite serves, and each download to a file of the site.  The
-repository they name must be the one in ``_config.yml``, the only place it is written.
+of the repository it names (``/github/<org>/<repo>/blob/<branch>/<path>``), each Binder link
+too (``/v2/gh/<org>/<repo>/<branch>?urlpath=lab/tree/<path>``), and that repository must be
+the student edition of ``_config.yml`` (``student_edition``, the only place its address is
+written) and the path a file of the edition as ``python -m grader publish student`` writes
+it.  Each JupyterLite link must open a notebook that the site's JupyterLite serves, and each
+download a file of the site.
 """
 from __future__ import annotations
 
@@ -18,15 +20,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import yaml
+from edition_helpers import published_edition
 
-from grader.grading.bundle import audit
+from grader.edition.audit import problems
+from grader.edition.config import instructor_repository, student_edition
 from grader.release import assignments
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-REPO_URL = CONFIG["repository"]["url"].rstrip("/")
-ORG, REPO = urlsplit(REPO_URL).path.strip("/").split("/")
-BRANCH = CONFIG["repository"]["branch"]
+EDITION = student_edition(ROOT)
+ORG, REPO, BRANCH = EDITION.org, EDITION.repo, EDITION.branch
 COLAB = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
 BINDER = CONFIG["launch_buttons"]["binderhub_url"].rstrip("/")
 DOWNLOAD_SUFFIXES = (".ipynb", ".md", ".zip", ".pdf", ".py", ".txt")
@@ -76,17 +79,18 @@ def repo_path_of_binder(url: str) -> str:
     return urlpath.split("tree/", 1)[1]
 
 
-def check_link(site: Path, page: str, href: str) -> tuple[str, str] | None:
-    """(kind, what it opens) for a launch or download link, after checking that it exists;
-    None for any other link."""
+def check_link(site: Path, page: str, href: str, edition: Path) -> tuple[str, str] | None:
+    """(kind, what it opens) for a launch or download link, after checking that it exists
+    (Colab and Binder: in the published student edition, ``edition``); None for any other
+    link."""
     if href.startswith(COLAB + "/"):
         path = repo_path_of_colab(href)
-        assert (ROOT / path).is_file(), f"{page}: Colab opens {path}, which is not in the repository"
+        assert (edition / path).is_file(), f"{page}: Colab opens {path}, which is not in the student edition"
         assert path.endswith(".ipynb"), f"{page}: Colab cannot open {path}"
         return "colab", path
     if href.startswith(BINDER + "/"):
         path = repo_path_of_binder(href)
-        assert (ROOT / path).is_file(), f"{page}: Binder opens {path}, which is not in the repository"
+        assert (edition / path).is_file(), f"{page}: Binder opens {path}, which is not in the student edition"
         assert path.endswith(".ipynb"), f"{page}: Binder should open a notebook, not {path}"
         return "binder", path
     parts = urlsplit(href)
@@ -107,19 +111,20 @@ def check_link(site: Path, page: str, href: str) -> tuple[str, str] | None:
 
 
 @pytest.mark.book
-def test_every_launch_and_download_link_resolves(site):
+def test_every_launch_and_download_link_resolves(site, tmp_path_factory):
+    edition = published_edition(tmp_path_factory)
     found: dict[str, dict[str, set[str]]] = {}
-    problems = []
+    broken = []
     for page, hrefs in site_links(site).items():
         for href in hrefs:
             try:
-                result = check_link(site, page, href)
+                result = check_link(site, page, href, edition)
             except (AssertionError, KeyError, ValueError) as exc:
-                problems.append(f"{page}: {href}: {exc}")
+                broken.append(f"{page}: {href}: {exc}")
                 continue
             if result:
                 found.setdefault(page, {}).setdefault(result[0], set()).add(result[1])
-    assert problems == [], "\n".join(problems)
+    assert broken == [], "\n".join(broken)
 
     # Each chapter page and its exercise page launch that exercise, nothing else.
     for name in assignments():
@@ -148,32 +153,47 @@ def test_the_site_links_the_student_bundle_and_it_holds_no_solution(site):
     assert zips, "the student guide does not link the student bundle"
     data = (guide.parent / unquote(zips[0])).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        contents = {name: zf.read(name) for name in zf.namelist()}
-    assert audit(contents, ROOT) == []
-    names = [n.split("/", 1)[1] for n in contents]
+        contents = {name.split("/", 1)[1]: zf.read(name) for name in zf.namelist()}
+    assert problems(contents, ROOT) == []
     for name in assignments():
-        assert f"exercises/{name}/{name}.ipynb" in names
-    assert "grader/checks.py" in names
-    assert not any(n.startswith(("solutions/", "grader/reference/")) for n in names)
+        assert f"exercises/{name}/{name}.ipynb" in contents
+    assert "kit/grader/checks.py" in contents
+
+
+@pytest.mark.book
+def test_the_site_names_the_student_edition_and_never_the_instructors_repository(site):
+    """The repository and issue buttons of every page, and every launch, name the student
+    edition; the instructor's repository (which may be private) is named nowhere."""
+    instructor = instructor_repository(ROOT)
+    pages = [p for p in sorted(site.rglob("*.html")) if p.relative_to(site).parts[0] not in ("_static", "lite")]
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(re.escape(instructor) + r"(?![\w.-])", text), page
+    intro = (site / "book" / "intro.html").read_text(encoding="utf-8")
+    assert f'href="{EDITION.url}"' in intro, "the repository button does not name the student edition"
+    assert f"{EDITION.url}/issues/new" in intro, "the issue button does not name the student edition"
 
 
 def test_every_repository_address_is_the_configured_one():
-    """The address is written in _config.yml; wherever else it appears, it is that one."""
-    github = re.compile(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[/#\"'\s)`>]|$)")
-    files = [ROOT / "README.md", *sorted((ROOT / "binder").iterdir()),
-             *sorted((ROOT / "book").glob("*.md")), *sorted((ROOT / "exercises").glob("*/*.ipynb")),
-             *sorted((ROOT / "kit").glob("*"))]
+    """What students read names the student edition, written in _config.yml; only the
+    instructor's README also names the instructor's repository."""
+    github = re.compile(r"github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[/#\"'\s)`>@]|$)")
+    files = [*sorted((ROOT / "binder").iterdir()), *sorted((ROOT / "book").glob("*.md")),
+             *sorted((ROOT / "exercises").glob("*/*.ipynb")), *sorted((ROOT / "kit").glob("*"))]
+    instructor = urlsplit(instructor_repository(ROOT)).path.strip("/").split("/")
     wrong = {}
-    for path in files:
+    for path in [ROOT / "README.md", *files]:
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        others = {m.group(0) for m in github.finditer(text) if m.groups() != (ORG, REPO)}
+        allowed = {(ORG, REPO)} | ({tuple(instructor)} if path.name == "README.md" else set())
+        others = {m.group(0) for m in github.finditer(text) if m.groups() not in allowed}
         # Links to other projects' own repositories (citations, tools) are not ours to check.
         others = {o for o in others if REPO in o or ORG in o}
         if others:
             wrong[str(path.relative_to(ROOT))] = sorted(others)
-    assert wrong == {}, f"repository addresses other than {REPO_URL}: {wrong}"
+    assert wrong == {}, f"repository addresses other than {EDITION.url}: {wrong}"
 
 
 def test_binder_installs_the_kit_and_what_the_exercises_import():
@@ -184,6 +204,7 @@ def test_binder_installs_the_kit_and_what_the_exercises_import():
     assert pins["numpy"] == lock["numpy"], "Binder's NumPy is not the course's"
     post_build = (ROOT / "binder" / "postBuild").read_text()
     assert "pip install" in post_build and "./kit" in post_build
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.12"
     assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
     assert (ROOT / "kit" / "pyproject.toml").is_file()
     import sys

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "report": "grader.cli.report",
     "register": "grader.cli.register",
     "export": "grader.cli.export",
+    "publish": "grader.cli.publish",
     "bundle": "grader.cli.bundle",
     "kit": "grader.cli.kit",
     "lite": "grader.cli.lite",

@@ -1,11 +1,11 @@
-"""python -m grader bundle: the students' zip (exercise notebooks and the self-check tool)."""
+"""python -m grader bundle: the student edition as one zip (what the site links for download)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-HELP = "write the student bundle: exercises/ and the self-check tool, audited for leaks"
+HELP = "write the student bundle: the student edition as a zip, audited for leaks"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

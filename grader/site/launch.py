@@ -10,8 +10,12 @@ every page that has the menu, rebuilds it:
   in ``binder/``), on Colab, and in the site's own JupyterLite (``lite/``, when it is built);
 * on any other page (the landing page, ...) the menu is removed.
 
-The repository is the one in ``_config.yml`` (``repository.url`` and ``branch``, which
-Jupyter Book hands to the theme): no URL is written here.
+Every button opens the notebook from the **student edition** (``student_edition`` in
+``_config.yml``, :mod:`grader.edition.config`), the public repository that ``python -m
+grader publish student`` writes: never the instructor's repository, which may be private.
+The theme's repository and issue buttons are pointed there as well, and the pages'
+substitutions (``{{ kit_pip }}``, the ones ``book/ways_in.md`` uses) come from the same
+place (:func:`grader.edition.ways_in.substitutions`): no URL is written here.
 """
 from __future__ import annotations
 
@@ -89,12 +93,18 @@ def lite_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     return [nodes.reference(rawtext, f"{text.strip()}.ipynb in the browser", refuri=uri)], []
 
 
-def _kit_substitution(app, config):
-    # `{{ kit_pip }}` on a page: the one pip command that installs the kit, built from
-    # repository.url so that the address is written in _config.yml alone.
-    url = (config.html_theme_options.get("repository_url") or "").rstrip("/")
+def _student_edition(app, config):
+    # The site is public: its buttons name the student edition, not repository.url (the
+    # instructor's). The theme reads these options when the builder starts, after this.
+    from grader.edition.config import student_edition
+    from grader.edition.ways_in import substitutions
+
+    root = Path(app.srcdir)
+    edition = student_edition(root)
+    config.html_theme_options = {**config.html_theme_options, "repository_url": edition.url,
+                                 "repository_branch": edition.branch}
     config.myst_substitutions = {**(config.myst_substitutions or {}),
-                                 "kit_pip": f'`pip install "git+{url}#subdirectory=kit"`'}
+                                 **substitutions(root, "site")}
 
 
 def _note_lite(app, config):
@@ -104,10 +114,11 @@ def _note_lite(app, config):
 
 
 def setup(app):
+    app.setup_extension("grader.site.plan")  # the instructor guide, read again when the material changes
     app.add_config_value("rnns_lite_dir", "_build/lite", "html")
     app.add_config_value("rnns_lite_built", False, "html")
     app.connect("config-inited", _note_lite)
-    app.connect("config-inited", _kit_substitution)
+    app.connect("config-inited", _student_edition)
     app.add_role("lite", lite_role)
     app.connect("html-page-context", _rebuild_launch_menu, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
