@@ -120,8 +120,9 @@ def joined_source(value) -> str:
 # comments and layout dropped, literals in one spelling, and every name a student could
 # choose replaced by its order of first appearance, so that ``h = np.tanh(a @ W)`` and
 # ``out  =  numpy.tanh( z@V )  # step`` both read ``_0 = _1 . tanh ( _2 @ _3 )``.  The names
-# a renamer keeps are kept: keywords, builtins, attributes (``.tanh``, ``.T``) and keyword
-# arguments (``axis=``), which belong to the library called, not to the student.  A line
+# a renamer keeps are kept: keywords, builtins, attributes (``.tanh``, ``.T``), keyword
+# arguments (``axis=``) and the names of functions called (``rnn_step(``), which belong to the
+# library or the exercise, not to the student.  A line
 # long enough to identify code is one fingerprint; shorter lines are fingerprinted together
 # with their neighbours (up to WINDOW consecutive lines), so that a solution made of short
 # lines is found as well.  Prose (the instructors' answers to the chapters' questions) is
@@ -175,7 +176,11 @@ def code_tokens(line: str) -> list[tuple[bool, str]]:
         if tok.type == tokenize.NAME and not keyword.iskeyword(text):
             following = stream[i + 1].string if i + 1 < len(stream) else ""
             keyword_argument = depth > 0 and following == "=" and previous in ("(", ",")
-            tokens.append((not (previous == "." or text in _BUILTINS or keyword_argument), text))
+            # the function a line calls names what the line does (``reference_count_estimate(``):
+            # kept, or every call with as many arguments would read alike
+            called = following == "("
+            tokens.append((not (previous == "." or text in _BUILTINS or keyword_argument
+                                or called), text))
         elif tok.type in (tokenize.NUMBER, tokenize.STRING):
             try:
                 text = repr(ast.literal_eval(text))

@@ -303,8 +303,8 @@ def test_an_instructor_answer_rewrapped_is_caught_and_the_question_is_not(editio
     question = re.search(r"^[A-Z][^\n]{60,}$", chapter, re.MULTILINE).group(0)
     answer = ("The loaded die shows itself in the counts long before the forward algorithm "
               "is sure of it, because a sticky chain repeats its state for many rolls in a row.")
-    (course / "solutions" / "answers").mkdir()
-    (course / "solutions" / "answers" / "02_hmm_dice.md").write_text(
+    (course / "solutions" / "answers").mkdir(exist_ok=True)    # beside the course's own answers
+    (course / "solutions" / "answers" / "planted.md").write_text(
         f"## Question 1\n\n> {question}\n\n{answer}\n")
     index = leaks.instructor_secrets(course)
     assert index.prose
