@@ -241,7 +241,8 @@ def classify(cell, points: float, skipped: str = "",
             return QuestionResult(grade_id, points, NOT_ATTEMPTED, _t("not attempted yet"),
                                   _hint(NOT_ATTEMPTED))
         if ename in ("CheckFailure", "AssertionError"):
-            message, hint = _split_hint(_whole(evalue))
+            # a test cell's own `assert cond, "..."` speaks English in the kernel
+            message, hint = _split_hint(_whole(i18n.text(evalue)))
             return QuestionResult(grade_id, points, FAILED,
                                   message or _t("{ename} (no message)", ename=ename),
                                   hint or _hint(ename))
