@@ -76,11 +76,27 @@ def test_chinese_notebook_is_the_release_with_only_markdown_translated(assignmen
     assert selfcheck.edited_cells(zh_nb) == []
 
 
-def test_translated_notebook_has_no_untranslated_paragraph():
-    for cell in _cells(exercises.zh_path(A)):
+TRANSLATED = sorted(p.stem for p in (ROOT / "zh" / "exercises").glob("*.yml"))
+
+
+def test_exercises_translated_so_far():
+    assert {"01_rnn_by_hand", "02_hmm_dice", "03_embeddings"} <= set(TRANSLATED)
+
+
+@pytest.mark.parametrize("assignment", TRANSLATED)
+def test_translated_notebook_has_no_untranslated_paragraph(assignment):
+    for cell in _cells(exercises.zh_path(assignment)):
         if cell.cell_type == "markdown":
             for block in blocks.split(cell.source):
                 assert not untranslated(block.text), block.text
+            # a line break between two Chinese characters shows as a space in a browser
+            assert not re.search("[\u4e00-\u9fff，。：；]\n[ \t]*[\u4e00-\u9fff]", cell.source), \
+                cell.source[:80]
+
+
+def test_chinese_line_breaks_are_joined_outside_code():
+    text = "第一行，\n  第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
+    assert blocks.join_cjk_lines(text) == "第一行，第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
 
 
 def untranslated(text: str) -> bool:
