@@ -207,9 +207,45 @@ def test_same_glued_numbers_figures_and_equation_labels():
 def test_chinese_search_index_and_translated_pages():
     assert "LANGUAGE: 'zh-CN'" in (SITE / "zh/_static/documentation_options.js").read_text()
     index = (SITE / "zh" / "searchindex.js").read_text(encoding="utf-8")
-    # titles are indexed in Chinese (JSON-escaped); words of the text need jieba (not installed)
+    # titles are indexed in Chinese (JSON-escaped)
     assert "参考文献".encode("unicode_escape").decode() in index
     ref = (SITE / "zh/book/references.html").read_text(encoding="utf-8")
     assert "本课程所依据的论文" in ref and "尚未译成中文" not in ref
     ex = (SITE / "zh/exercises" / A / f"{A}.zh.html").read_text(encoding="utf-8")
     assert "第 1 题" in ex and "lite/notebooks/index.html?path=01_rnn_by_hand.zh.ipynb" in ex
+
+
+def _search_index(site: Path) -> dict:
+    import json
+
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+@needs_site
+@pytest.mark.parametrize("word, page", [
+    ("上溢", "exercises/03_embeddings/03_embeddings.zh"),      # "overflow", in exercise 3's text
+    ("乘积", "exercises/02_hmm_dice/02_hmm_dice.zh"),          # "product", in exercise 2's text
+])
+def test_chinese_search_finds_a_word_of_a_translated_pages_text(word, page):
+    """Sphinx cuts the Chinese pages into words with jieba: a word that only the body of a
+    translated page holds (not its title) leads to that page, and to no English page."""
+    index = _search_index(SITE / "zh")
+    pages = index["terms"].get(word)
+    pages = pages if isinstance(pages, list) else [pages]
+    assert index["docnames"].index(page) in pages
+    assert word not in index["titleterms"]
+    yml = (ROOT / "zh" / "exercises" / f"{page.split('/')[1]}.yml").read_text(encoding="utf-8")
+    assert word in yml
+    assert word not in _search_index(SITE)["terms"]
+
+
+@needs_site
+def test_the_courses_terms_are_searchable_whole():
+    """jieba alone cuts 隐马尔可夫模型 into 马尔可夫 / 模型; the course's terms (zh/terms.yml)
+    are given to it as a dictionary, so a reader's search for the whole term finds it."""
+    from grader.translate.pages import search_words
+
+    terms = _search_index(SITE / "zh")["terms"]
+    assert "隐马尔可夫模型" in search_words() and "隐马尔可夫模型" in terms
+    assert "困惑度" in terms and "维特比算法" in terms
