@@ -167,8 +167,13 @@ MESSAGES: dict[str, str] = {
     "to see the full traceback":
         "测试运行你的代码时它抛出了这个错误：打开笔记本运行该单元格，可以看到完整的回溯信息",
     "fix the problem reported above, then check again": "先解决上面报告的问题，再检查一次",
+    "could not start the Jupyter kernel {name!r} ({kind}: {error}); is ipykernel installed?":
+        "无法启动 Jupyter 内核 {name!r}（{kind}：{error}）；ipykernel 装好了吗？",
+    "{path}: not a readable Jupyter notebook ({error})":
+        "{path}：不是可以读取的 Jupyter 笔记本（{error}）",
     # grader/cli/check.py
     "{notebook} does not exist": "{notebook} 不存在",
+    "error: ": "错误：",
 
     # ------------------------------------------- solutions/01_rnn_by_hand: the test cells' text
     "a 1-D vector on the left is a row vector: the result is 1-D too":

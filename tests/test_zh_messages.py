@@ -180,3 +180,15 @@ def test_every_test_cell_text_comes_back_in_chinese_with_its_values():
             instance = i18n._PLACEHOLDER.sub(lambda m: values[m.group(1)], english)
             expected = i18n._PLACEHOLDER.sub(lambda m: values[m.group(1)], MESSAGES[english])
             assert i18n.text(instance) == expected, english
+
+
+def test_grader_check_says_what_it_cannot_check_in_the_notebooks_language(tmp_path):
+    import subprocess
+    import sys
+
+    for name, words in (("bad.zh.ipynb", ("错误：", "不是可以读取的 Jupyter 笔记本")),
+                        ("bad.ipynb", ("error: ", "not a readable Jupyter notebook"))):
+        (tmp_path / name).write_text("not json")
+        proc = subprocess.run([sys.executable, "-m", "grader", "check", name], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and all(w in proc.stderr for w in words), proc.stderr
