@@ -249,3 +249,19 @@ def test_the_courses_terms_are_searchable_whole():
     terms = _search_index(SITE / "zh")["terms"]
     assert "隐马尔可夫模型" in search_words() and "隐马尔可夫模型" in terms
     assert "困惑度" in terms and "维特比算法" in terms
+
+
+def test_a_later_chapters_notebook_self_checks_in_chinese(tmp_path):
+    """Chapter 5's mistakes come from a lambda of the test cell (TAU_MISTAKES): run for real,
+    the classic mistake is named in Chinese, under a Chinese name."""
+    from student_helpers import answered, solution_answers
+
+    answers = solution_answers("05_mrnn")
+    answers["q2-gumbel-softmax"] = answers["q2-gumbel-softmax"].replace(
+        "return softmax((logits + noise) / tau)", "return softmax((logits + noise) * tau)")
+    notebook = answered(tmp_path / "05_mrnn.zh.ipynb", answers, exercises.zh_path("05_mrnn"))
+    by_id = {q.grade_id: q for q in selfcheck.check_notebook(notebook).questions}
+    assert by_id["q1-tests"].status == selfcheck.PASSED
+    assert by_id["q2-tests"].status == selfcheck.FAILED
+    assert "gumbel_softmax(log [0.5, 0.3, 0.2], g = [0.1, 0.7, -0.3], tau = 0.5) 不对：" \
+           "看起来你乘了 tau，而不是除以它。" in by_id["q2-tests"].message
