@@ -57,5 +57,6 @@ c.HourlyPenalty.max_percent = 50
 from grader.grading import feedback as _feedback  # noqa: E402
 
 c.GenerateFeedback.preprocessors = list(_feedback.PREPROCESSORS)
+c.GenerateFeedback.exporter_class = _feedback.EXPORTER
 c.HTMLExporter.template_name = _feedback.TEMPLATE_NAME
 c.HTMLExporter.extra_template_basedirs = _feedback.template_basedirs()

@@ -50,7 +50,11 @@ ATOL = 1e-8
 
 
 class CheckFailure(AssertionError):
-    """A test failed; the message is meant for the student."""
+    """A test failed; the message is meant for the student, in the notebook's language (a test
+    cell's own ``raise CheckFailure(f"...")`` is translated like its names and hints)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*((_text(args[0]),) + args[1:] if args else ()))
 
 
 def _fmt(x: Any, prefix: str = "") -> str:

@@ -102,18 +102,24 @@ def _templated(messages: dict[str, str]) -> list[tuple[re.Pattern, str, str]]:
     return _patterns[key]
 
 
-def fill(template: str, english: str, translation: str) -> str | None:
+def fill(template: str, english: str, translation: str,
+         translate_values: bool = False) -> str | None:
     """``translation`` with the values that ``english`` holds in ``template``'s placeholders;
-    None when ``english`` is not an instance of ``template``."""
+    None when ``english`` is not an instance of ``template``.  With ``translate_values``, a
+    value that is itself a text of the catalogue is translated too (a test cell's helper
+    called with ``"fair dice"`` writes ``f"{name}: transitions"``)."""
     match = _pattern(template).match(english)
     if match is None:
         return None
     values = {name: match.group(f"p{i}") for i, name in enumerate(placeholders(template))}
+    if translate_values:
+        values = {name: text(value) for name, value in values.items()}
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), translation)
 
 
 def text(english: str) -> str:
-    """A string from a test cell (a name, a hint, a mistake's name) in the current language."""
+    """A string from a test cell (a name, a hint, a mistake's name, the message of its own
+    ``assert`` or ``raise CheckFailure``) in the current language."""
     messages = catalogue()
     if not messages or not isinstance(english, str):
         return english
@@ -121,5 +127,5 @@ def text(english: str) -> str:
         return messages[english]
     for pattern, template, translation in _templated(messages):
         if pattern.match(english):
-            return fill(template, english, translation) or english
+            return fill(template, english, translation, translate_values=True) or english
     return english

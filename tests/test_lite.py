@@ -75,11 +75,14 @@ def test_lite_serves_the_pinned_packages_and_nothing_from_elsewhere(lite_site):
 @pytest.mark.book
 def test_lite_serves_the_exercises_and_no_solution(lite_site):
     served = sorted(p.name for p in (lite_site / "files").iterdir())
-    assert served == sorted(f"{a}.ipynb" for a in assignments())
+    # each exercise in English and in Chinese (zh/exercises/<a>/<a>.zh.ipynb)
+    assert served == sorted([f"{a}.ipynb" for a in assignments()]
+                            + [f"{a}.zh.ipynb" for a in assignments()])
     for name in served:
         stem = name.removesuffix(".ipynb")
-        assert (lite_site / "files" / name).read_bytes() == \
-            (ROOT / "exercises" / stem / name).read_bytes()
+        source = (ROOT / "exercises" / stem / name if not stem.endswith(".zh") else
+                  ROOT / "zh" / "exercises" / stem.removesuffix(".zh") / name)
+        assert (lite_site / "files" / name).read_bytes() == source.read_bytes()
 
 
 # ----------------------------------------------------------------------------- a student's session

@@ -76,11 +76,27 @@ def test_chinese_notebook_is_the_release_with_only_markdown_translated(assignmen
     assert selfcheck.edited_cells(zh_nb) == []
 
 
-def test_translated_notebook_has_no_untranslated_paragraph():
-    for cell in _cells(exercises.zh_path(A)):
+TRANSLATED = sorted(p.stem for p in (ROOT / "zh" / "exercises").glob("*.yml"))
+
+
+def test_exercises_translated_so_far():
+    assert {"01_rnn_by_hand", "02_hmm_dice", "03_embeddings"} <= set(TRANSLATED)
+
+
+@pytest.mark.parametrize("assignment", TRANSLATED)
+def test_translated_notebook_has_no_untranslated_paragraph(assignment):
+    for cell in _cells(exercises.zh_path(assignment)):
         if cell.cell_type == "markdown":
             for block in blocks.split(cell.source):
                 assert not untranslated(block.text), block.text
+            # a line break between two Chinese characters shows as a space in a browser
+            assert not re.search("[\u4e00-\u9fff，。：；]\n[ \t]*[\u4e00-\u9fff]", cell.source), \
+                cell.source[:80]
+
+
+def test_chinese_line_breaks_are_joined_outside_code():
+    text = "第一行，\n  第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
+    assert blocks.join_cjk_lines(text) == "第一行，第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
 
 
 def untranslated(text: str) -> bool:
@@ -191,9 +207,61 @@ def test_same_glued_numbers_figures_and_equation_labels():
 def test_chinese_search_index_and_translated_pages():
     assert "LANGUAGE: 'zh-CN'" in (SITE / "zh/_static/documentation_options.js").read_text()
     index = (SITE / "zh" / "searchindex.js").read_text(encoding="utf-8")
-    # titles are indexed in Chinese (JSON-escaped); words of the text need jieba (not installed)
+    # titles are indexed in Chinese (JSON-escaped)
     assert "参考文献".encode("unicode_escape").decode() in index
     ref = (SITE / "zh/book/references.html").read_text(encoding="utf-8")
     assert "本课程所依据的论文" in ref and "尚未译成中文" not in ref
     ex = (SITE / "zh/exercises" / A / f"{A}.zh.html").read_text(encoding="utf-8")
     assert "第 1 题" in ex and "lite/notebooks/index.html?path=01_rnn_by_hand.zh.ipynb" in ex
+
+
+def _search_index(site: Path) -> dict:
+    import json
+
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+
+@needs_site
+@pytest.mark.parametrize("word, page", [
+    ("上溢", "exercises/03_embeddings/03_embeddings.zh"),      # "overflow", in exercise 3's text
+    ("乘积", "exercises/02_hmm_dice/02_hmm_dice.zh"),          # "product", in exercise 2's text
+])
+def test_chinese_search_finds_a_word_of_a_translated_pages_text(word, page):
+    """Sphinx cuts the Chinese pages into words with jieba: a word that only the body of a
+    translated page holds (not its title) leads to that page, and to no English page."""
+    index = _search_index(SITE / "zh")
+    pages = index["terms"].get(word)
+    pages = pages if isinstance(pages, list) else [pages]
+    assert index["docnames"].index(page) in pages
+    assert word not in index["titleterms"]
+    yml = (ROOT / "zh" / "exercises" / f"{page.split('/')[1]}.yml").read_text(encoding="utf-8")
+    assert word in yml
+    assert word not in _search_index(SITE)["terms"]
+
+
+@needs_site
+def test_the_courses_terms_are_searchable_whole():
+    """jieba alone cuts 隐马尔可夫模型 into 马尔可夫 / 模型; the course's terms (zh/terms.yml)
+    are given to it as a dictionary, so a reader's search for the whole term finds it."""
+    from grader.translate.pages import search_words
+
+    terms = _search_index(SITE / "zh")["terms"]
+    assert "隐马尔可夫模型" in search_words() and "隐马尔可夫模型" in terms
+    assert "困惑度" in terms and "维特比算法" in terms
+
+
+def test_a_later_chapters_notebook_self_checks_in_chinese(tmp_path):
+    """Chapter 5's mistakes come from a lambda of the test cell (TAU_MISTAKES): run for real,
+    the classic mistake is named in Chinese, under a Chinese name."""
+    from student_helpers import answered, solution_answers
+
+    answers = solution_answers("05_mrnn")
+    answers["q2-gumbel-softmax"] = answers["q2-gumbel-softmax"].replace(
+        "return softmax((logits + noise) / tau)", "return softmax((logits + noise) * tau)")
+    notebook = answered(tmp_path / "05_mrnn.zh.ipynb", answers, exercises.zh_path("05_mrnn"))
+    by_id = {q.grade_id: q for q in selfcheck.check_notebook(notebook).questions}
+    assert by_id["q1-tests"].status == selfcheck.PASSED
+    assert by_id["q2-tests"].status == selfcheck.FAILED
+    assert "gumbel_softmax(log [0.5, 0.3, 0.2], g = [0.1, 0.7, -0.3], tau = 0.5) 不对：" \
+           "看起来你乘了 tau，而不是除以它。" in by_id["q2-tests"].message

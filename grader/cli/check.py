@@ -53,7 +53,10 @@ def _cannot_check(args: argparse.Namespace, message: str) -> int:
                           "ok": False, "error": message, "questions": [], "warnings": []},
                          indent=1))
     else:
-        print(f"error: {message}", file=sys.stderr)
+        from grader.i18n import t, using
+
+        with using("zh" if args.notebook.name.endswith(".zh.ipynb") else "en"):
+            print(t("error: ") + message, file=sys.stderr)
     return 2
 
 

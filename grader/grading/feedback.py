@@ -48,8 +48,10 @@ PREPROCESSORS = (
     "nbgrader.preprocessors.ClearHiddenTests",
     "grader.grading.feedback.ScrubOutputs",
     "grader.grading.feedback.SafeContent",
+    "grader.translate.feedback.ChineseFeedback",   # a Chinese-edition notebook's page in Chinese
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 )
+EXPORTER = "grader.translate.feedback.FeedbackExporter"   # nbgrader's HTMLExporter + its labels in Chinese
 
 # nbgrader's feedback template with the course's MathJax macro (a pinned MathJax whose hash
 # the browser checks, where nbconvert's loads an unpinned one): templates/rnns_feedback.
@@ -68,6 +70,7 @@ def template_basedirs() -> list[str]:
 def nbgrader_feedback_options() -> list[str]:
     """The command-line form of the feedback settings (also set by nbgrader_config.py)."""
     return ([f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS]
+            + [f"--GenerateFeedback.exporter_class={EXPORTER}"]
             + [f"--HTMLExporter.template_name={TEMPLATE_NAME}"]
             + [f"--HTMLExporter.extra_template_basedirs={d}" for d in template_basedirs()])
 

@@ -241,7 +241,8 @@ def classify(cell, points: float, skipped: str = "",
             return QuestionResult(grade_id, points, NOT_ATTEMPTED, _t("not attempted yet"),
                                   _hint(NOT_ATTEMPTED))
         if ename in ("CheckFailure", "AssertionError"):
-            message, hint = _split_hint(_whole(evalue))
+            # a test cell's own `assert cond, "..."` speaks English in the kernel
+            message, hint = _split_hint(_whole(i18n.text(evalue)))
             return QuestionResult(grade_id, points, FAILED,
                                   message or _t("{ename} (no message)", ename=ename),
                                   hint or _hint(ename))
@@ -337,9 +338,9 @@ def run_notebook(nb, folder: Path, timeout: float = DEFAULT_TIMEOUT,
                 stderr=subprocess.DEVNULL, env={**os.environ, i18n.ENV: language}))
         except Exception as exc:
             name = kernel_name or nb.metadata.get("kernelspec", {}).get("name", "")
-            raise KernelStartError(f"could not start the Jupyter kernel {name!r} "
-                                   f"({type(exc).__name__}: {exc}); is ipykernel installed?"
-                                   ) from exc
+            raise KernelStartError(_t("could not start the Jupyter kernel {name!r} ({kind}: "
+                                      "{error}); is ipykernel installed?", name=name,
+                                      kind=type(exc).__name__, error=exc)) from exc
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -374,7 +375,10 @@ def check_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT,
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
-        raise ValueError(f"{path}: not a readable Jupyter notebook ({exc})") from exc
+        # unreadable: its name says its language (the Chinese edition's is <a>.zh.ipynb)
+        with i18n.using("zh" if path.name.endswith(".zh.ipynb") else "en"):
+            raise ValueError(_t("{path}: not a readable Jupyter notebook ({error})", path=path,
+                                error=exc)) from exc
     language = notebook_language(nb)
     with i18n.using(language):
         result = _check(nb, path, timeout, kernel_name, language)

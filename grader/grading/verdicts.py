@@ -170,7 +170,11 @@ class HiddenTests:
                 exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
             return True, "", ""
         except Exception as exc:  # every failure of a hidden test costs its points
-            return False, type(exc).__name__, str(exc) or type(exc).__name__
+            message = str(exc)
+            if isinstance(exc, AssertionError):   # a hidden test's own `assert` message too
+                with i18n.using(self.language):
+                    message = i18n.text(message)
+            return False, type(exc).__name__, message or type(exc).__name__
         finally:
             _current.session = None
             for name, value in bound.items():

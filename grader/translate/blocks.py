@@ -125,13 +125,41 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
     lines = text.split("\n")
     for block in sorted(blocks, key=lambda b: -b.start):
         if block.translatable and translations.get(block.key):
-            lines[block.start:block.end] = translations[block.key].rstrip("\n").split("\n")
+            zh = join_cjk_lines(translations[block.key].rstrip("\n"))
+            lines[block.start:block.end] = zh.split("\n")
     return "\n".join(lines)
+
+
+# Chinese characters and punctuation (CJK ideographs, CJK symbols, full-width forms)
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}])\n[ \t]*(?=[{_CJK}])")
+
+
+def join_cjk_lines(text: str) -> str:
+    """A translation with its lines joined where both sides of the break are Chinese.
+
+    Translators wrap long lines as the English sources do, but a browser shows a line break
+    inside a paragraph as a space, which Chinese text does not have (Chromium keeps it; CSS
+    Text 3 would remove it).  A break next to Latin text, code or math stays (a space there is
+    right), and so does everything inside a fenced code block."""
+    out, fence = [], None
+    for part in re.split(r"(^[ \t]*(?:```+|~~~+).*$)", text, flags=re.M):
+        match = re.match(r"[ \t]*(```+|~~~+)", part)
+        if match and "\n" not in part:
+            if fence is None:
+                fence = match.group(1)               # an opening ``` (with or without a language)
+            elif part.strip() == fence:
+                fence = None
+            out.append(part)
+        else:
+            out.append(part if fence else _CJK_BREAK.sub("", part))
+    return "".join(out)
 
 
 # ----------------------------------------------------------------------------- invariants
 
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
+# display math, or inline math (which may wrap onto the next line, not across a blank one)
+_MATH = re.compile(r"\$\$.+?\$\$|\$(?:[^$\n]|\n(?![ \t]*\n))+?\$", re.S)
 _ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
 _TARGET = re.compile(r"<([^<>]+)>\s*$")
 _LABEL = re.compile(r"^\s*(?:\(([\w-]+)\)=|:name:\s*(\S+)|:label:\s*(\S+))", re.M)
@@ -154,7 +182,7 @@ def invariants(text: str) -> dict[str, list[str]]:
         else:
             roles.append(f"{name}:{body.strip()}")
     return {
-        "math": sorted(m.strip() for m in _MATH.findall(_without_code(text))),
+        "math": sorted(" ".join(m.split()) for m in _MATH.findall(_without_code(text))),
         "roles": sorted(roles),
         "labels": sorted(next(g for g in m if g) for m in _LABEL.findall(text)),
         "links": sorted(a or b for a, b in _LINK.findall(text)),

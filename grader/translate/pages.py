@@ -79,7 +79,24 @@ def zh_toc(toc: dict) -> dict:
     return toc
 
 
-def zh_config(config: dict, root: Path) -> dict:
+SEARCH_WORDS = "search_words.txt"   # the course's terms, for jieba (the Chinese search)
+
+
+def search_words(root: Path = ROOT) -> list[str]:
+    """The Chinese terms of ``zh/terms.yml``: jieba, which cuts the Chinese pages into words
+    for the search index, keeps each of them whole (隐马尔可夫模型, not 隐 / 马尔可夫 / 模型),
+    so that a reader's search for the term finds it."""
+    terms = yaml.safe_load((root / catalogue.ZH / "terms.yml").read_text(encoding="utf-8")) or {}
+    words = []
+    for value in terms.values():
+        for word in str(value).split("/"):
+            word = word.strip()
+            if len(word) > 1 and re.fullmatch(r"[\u3400-\u9fff\-]+", word) and word not in words:
+                words.append(word)
+    return words
+
+
+def zh_config(config: dict, root: Path, words: Path | None = None) -> dict:
     config = copy.deepcopy(config)
     config["title"] = TITLE
     config["execute"]["execute_notebooks"] = "off"   # the English build's outputs are reused
@@ -89,6 +106,8 @@ def zh_config(config: dict, root: Path) -> dict:
     cfg = sphinx.setdefault("config", {})
     cfg["language"] = "zh_CN"
     cfg["html_search_language"] = "zh"
+    if words is not None:
+        cfg["html_search_options"] = {"dict": str(words)}
     cfg["rnns_language"] = "zh"
     cfg["rnns_editions"] = ["en", "zh"]
     cfg["rnns_lite_dir"] = str(root / "_build" / "lite")
@@ -196,11 +215,14 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
         _link(root / rel, out / rel)
     for english in sorted((root / "exercises").glob("*/*.ipynb")):   # the chapters' downloads
         _link(english, out / english.relative_to(root))
+    (out / SEARCH_WORDS).write_text("".join(f"{w}\n" for w in search_words(root)),
+                                    encoding="utf-8")
     (out / "_toc.yml").write_text(yaml.safe_dump(zh_toc(toc), allow_unicode=True, sort_keys=False),
                                   encoding="utf-8")
     (out / "_config.yml").write_text(
         "# Written by python -m grader zh pages from the English _config.yml: do not edit.\n"
-        + yaml.safe_dump(zh_config(config, root), allow_unicode=True, sort_keys=False),
+        + yaml.safe_dump(zh_config(config, root, out / SEARCH_WORDS), allow_unicode=True,
+                         sort_keys=False),
         encoding="utf-8")
     (out / "pages.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return summary
