@@ -53,6 +53,16 @@ def test_a_translation_that_loses_a_role_or_math_is_caught():
     assert lost and "glue:text:eig_big:.2f" in lost[0]
 
 
+def test_inline_math_over_a_line_break_is_one_formula():
+    # chapter 2 breaks $3^{100} \approx 5 \times 10^{47}$ over two lines of its paragraph
+    english = "sequence, $K^T$ terms, $3^{100} \\approx 5 \\times\n10^{47}$ for a hundred rolls, in $O(TK^2)$"
+    assert blocks.invariants(english)["math"] == [
+        "$3^{100} \\approx 5 \\times 10^{47}$", "$K^T$", "$O(TK^2)$"]
+    assert blocks.differences(english, "共 $K^T$ 项，一百次时为 $3^{100} \\approx 5 \\times 10^{47}$；"
+                                       "前向算法只需 $O(TK^2)$") == []
+    assert blocks.differences(english, "共 $K^T$ 项；前向算法只需 $O(TK^2)$")
+
+
 def _cells(path: Path):
     return nbformat.read(str(path), as_version=4).cells
 
