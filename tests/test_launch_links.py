@@ -98,7 +98,10 @@ def check_link(site: Path, page: str, href: str, edition: Path) -> tuple[str, st
         return None
     target = (site / page).parent / unquote(parts.path)
     inside = target.resolve().relative_to(site.resolve()).as_posix()
-    if inside.startswith("lite/"):
+    # the site has one JupyterLite, at its root: a page of the Chinese edition (under zh/)
+    # that counts its way up one folder short would link to zh/lite/, which does not exist
+    if "lite" in inside.split("/")[:-1]:
+        assert inside.startswith("lite/"), f"{page}: links {inside}, not the site's JupyterLite (lite/)"
         assert target.is_file(), f"{page}: JupyterLite link to missing {inside}"
         (notebook,) = parse_qs(parts.query)["path"]
         assert (site / "lite" / "files" / notebook).is_file(), \
@@ -107,6 +110,7 @@ def check_link(site: Path, page: str, href: str, edition: Path) -> tuple[str, st
     if "_downloads/" in href or "_sources/" in href or inside.endswith(DOWNLOAD_SUFFIXES):
         assert target.is_file(), f"{page}: download link to missing {inside}"
         return "download", inside
+    assert target.exists(), f"{page}: links {inside}, which the site does not have"
     return None
 
 
@@ -135,13 +139,48 @@ def test_every_launch_and_download_link_resolves(site, tmp_path_factory):
             assert kinds.get("binder") == {notebook}, f"{page}: Binder opens {kinds.get('binder')}"
             if (site / "lite").is_dir():
                 assert kinds.get("jupyterlite") == {f"{name}.ipynb"}, f"{page}: {kinds}"
+    # The Chinese edition's open the Chinese notebook: on Colab and Binder from the student
+    # edition, which holds it beside its English twin; in the site's one JupyterLite.
+    if (site / "zh").is_dir():
+        for name in assignments():
+            notebook = f"exercises/{name}/{name}.zh.ipynb"
+            for page in (f"zh/book/{name}.html", f"zh/exercises/{name}/{name}.zh.html"):
+                kinds = found.get(page, {})
+                assert kinds.get("colab") == {notebook}, f"{page}: Colab opens {kinds.get('colab')}"
+                assert kinds.get("binder") == {notebook}, f"{page}: Binder opens {kinds.get('binder')}"
+                if (site / "lite").is_dir():
+                    assert kinds.get("jupyterlite") == {f"{name}.zh.ipynb"}, f"{page}: {kinds}"
+            # the chapter's download link gives the Chinese notebook
+            downloads = found.get(f"zh/book/{name}.html", {}).get("download", set())
+            assert any(d.endswith(f"/{name}.zh.ipynb") for d in downloads), downloads
+        # the student guide's JupyterLite links open the Chinese notebooks
+        opened = found.get("zh/book/student_guide.html", {}).get("jupyterlite", set())
+        if (site / "lite").is_dir():
+            assert opened == {f"{n}.zh.ipynb" for n in assignments()}, opened
     # No page other than those launches anything (the landing page has no launch menu).
-    # (the Chinese edition's, under zh/, open the Chinese notebooks: tests/test_zh_edition.py)
-    launching = {p for p, kinds in found.items() if {"colab", "binder"} & set(kinds)
-                 and not p.startswith("zh/")}
-    assert launching <= {f"book/{n}.html" for n in assignments()} | {
-        f"exercises/{n}/{n}.html" for n in assignments()}
+    launching = {p for p, kinds in found.items() if {"colab", "binder"} & set(kinds)}
+    assert launching <= {page for n in assignments() for page in (
+        f"book/{n}.html", f"exercises/{n}/{n}.html", f"zh/book/{n}.html", f"zh/exercises/{n}/{n}.zh.html")}
     assert sum("download" in kinds for kinds in found.values()) >= len(assignments())
+
+
+def test_a_chinese_page_that_links_a_jupyterlite_of_its_own_is_caught(tmp_path):
+    """The Chinese edition is served under zh/ and the site has one JupyterLite, at its root:
+    a link from zh/book/ that climbs one folder too few reaches zh/lite/ (a 404)."""
+    site = tmp_path / "html"
+    (site / "lite" / "notebooks").mkdir(parents=True)
+    (site / "lite" / "notebooks" / "index.html").write_text("<html></html>")
+    (site / "lite" / "files").mkdir()
+    (site / "lite" / "files" / "01_rnn_by_hand.zh.ipynb").write_text("{}")
+    (site / "zh" / "book").mkdir(parents=True)
+    page = "zh/book/student_guide.html"
+    good = "../../lite/notebooks/index.html?path=01_rnn_by_hand.zh.ipynb"
+    assert check_link(site, page, good, tmp_path) == ("jupyterlite", "01_rnn_by_hand.zh.ipynb")
+    for wrong in ("../lite/notebooks/index.html?path=01_rnn_by_hand.zh.ipynb",       # zh/lite/
+                  "../../lite/notebooks/index.html?path=01_rnn_by_hand.fr.ipynb",    # not served
+                  "../02_hmm_dice.html"):                                           # no such page
+        with pytest.raises(AssertionError):
+            check_link(site, page, wrong, tmp_path)
 
 
 @pytest.mark.book

@@ -30,6 +30,7 @@ from grader.edition import audit, manifest, ways_in
 from grader.edition.config import EditionConfigError, instructor_repository, student_edition
 from grader.edition.publish import PublishError, write_tree
 from grader.kit import kit_files
+from grader.translate.exercises import zh_name, zh_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,13 +59,17 @@ def test_the_edition_holds_the_exercises_the_kit_binder_readme_and_licence(editi
                  for p in sorted((ROOT / "exercises").rglob("*"))
                  if p.is_file() and ".ipynb_checkpoints" not in p.parts}
     assert exercises and all(files.get(name) == data for name, data in exercises.items())
+    # each exercise's Chinese notebook beside its English twin (where the Chinese site opens it)
+    chinese = {f"exercises/{a}/{zh_name(a)}": zh_path(a).read_bytes()
+               for a in ways_in.exercise_names(ROOT)}
+    assert all(files.get(name) == data for name, data in chinese.items())
     kit = {f"kit/{name}": data for name, data in kit_files(ROOT).items()}
     assert all(files[name] == data for name, data in kit.items())
     assert files["kit/pyproject.toml"] == (ROOT / "kit/pyproject.toml").read_bytes()
     binder = {f"binder/{p.name}" for p in (ROOT / "binder").iterdir()}
     assert binder <= set(files) and os.access(edition / "binder/postBuild", os.X_OK)
     assert files["LICENSE"] == (ROOT / "LICENSE").read_bytes()
-    assert set(files) == set(exercises) | set(kit) | binder | {
+    assert set(files) == set(exercises) | set(chinese) | set(kit) | binder | {
         "kit/pyproject.toml", "kit/kit_backend.py", "README.md", "LICENSE", ".gitignore"}
     # nothing of the answer key, by name
     assert not any(part in {"solutions", "reference", "answers"}
@@ -106,18 +111,57 @@ def test_publish_replaces_a_clone_but_never_empties_a_stranger(tmp_path):
 
 
 def test_another_language_and_a_data_file_are_published_with_their_exercise(tmp_path):
-    """Whatever nbgrader releases into an assignment's folder goes out with it."""
+    """Whatever nbgrader releases into an assignment's folder goes out with it (a notebook in
+    another language: the Chinese ones come from zh/, the next test)."""
     course = copy_course(tmp_path / "course")
     folder = course / "exercises" / "01_rnn_by_hand"
-    shutil.copy(folder / "01_rnn_by_hand.ipynb", folder / "01_rnn_by_hand.zh.ipynb")
+    shutil.copy(folder / "01_rnn_by_hand.ipynb", folder / "01_rnn_by_hand.fr.ipynb")
     (folder / "data").mkdir()
     (folder / "data" / "sequence.txt").write_text("1.0 2.0\n")
     files = write_tree(tmp_path / "out", root=course)
-    assert {"exercises/01_rnn_by_hand/01_rnn_by_hand.zh.ipynb",
+    assert {"exercises/01_rnn_by_hand/01_rnn_by_hand.fr.ipynb",
             "exercises/01_rnn_by_hand/data/sequence.txt"} <= set(files)
     readme = (tmp_path / "out" / "README.md").read_text()
-    assert "(exercises/01_rnn_by_hand/01_rnn_by_hand.zh.ipynb)" in readme
+    assert "(exercises/01_rnn_by_hand/01_rnn_by_hand.fr.ipynb)" in readme
     assert audit.audit_tree(tmp_path / "out", course) == []
+
+
+def test_a_chinese_notebook_that_is_not_its_english_twin_is_refused(edition):
+    """The Chinese notebook must grade like its twin: its code, cells, grade ids and points
+    are the English release's, its text is its own."""
+    files = tree_files(edition)
+    name = "exercises/03_embeddings/03_embeddings.zh.ipynb"
+    assert audit.twin_problems(files) == []
+
+    def changed(edit) -> dict[str, bytes]:
+        nb = json.loads(files[name])
+        edit(nb["cells"])
+        return {**files, name: json.dumps(nb).encode()}
+
+    def code(cells, grade_id):
+        return next(c for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+
+    def weaker_test(cells):
+        cell = code(cells, "q1-tests")
+        cell["source"] = "".join(cell["source"]).replace("check_", "print and check_", 1)
+
+    def more_points(cells):
+        code(cells, "q1-tests")["metadata"]["nbgrader"]["points"] += 1
+
+    def an_extra_cell(cells):
+        cells.insert(3, {**code(cells, "q1-tests"), "id": "language", "source": "x = 1"})
+
+    def translated_text(cells):
+        cell = next(c for c in cells if c["cell_type"] == "markdown")
+        cell["source"] = "".join(cell["source"]) + "\n\n另一句话。"
+
+    for edit in (weaker_test, more_points, an_extra_cell):
+        found = audit.twin_problems(changed(edit))
+        assert found and "zh release" in found[0], edit.__name__
+    assert audit.twin_problems(changed(translated_text)) == []
+    alone = {k: v for k, v in files.items() if k != name.replace(".zh.ipynb", ".ipynb")}
+    assert "without its English twin" in audit.twin_problems(alone)[0]
+    assert any("zh release" in p for p in audit.problems(changed(weaker_test), ROOT))
 
 
 def test_the_readme_says_the_ways_in_and_links_what_exists(edition):
@@ -134,6 +178,7 @@ def test_the_readme_says_the_ways_in_and_links_what_exists(edition):
         elif not re.match(r"https?://", target):
             assert (edition / target).exists(), f"the README links {target}, not in the tree"
     assert launches == 2 * len(ways_in.exercise_names(ROOT))
+    assert "exercises/01_rnn_by_hand/01_rnn_by_hand.zh.ipynb" in readme and "中文版" in readme
     assert "instructor_guide" not in readme and "solutions/" not in readme
 
 
@@ -440,8 +485,9 @@ def test_no_page_of_the_site_sends_students_astray(site):
             continue
         text = page.read_text(encoding="utf-8", errors="replace")
         problems = sends_students_astray(rel, text, _code_text(text))
-        if rel == "book/instructor_guide.html":  # for instructors, who build the site and
-            # clone their own student edition (YOUR-ORG/...), never the instructor's repository
+        # the instructor guide (either edition) is for instructors, who build the site and
+        # clone their own student edition (YOUR-ORG/...), never the instructor's repository
+        if rel in ("book/instructor_guide.html", "zh/book/instructor_guide.html"):
             problems = [p for p in problems if "runs make" not in p and "YOUR-ORG" not in p]
         found += problems
     assert found == []

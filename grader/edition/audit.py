@@ -17,7 +17,11 @@ checked the same way.
    the kit, and each exercise's set-up cell installs the kit from the student edition named
    in ``_config.yml`` (after changing it: ``python -m grader kit sync-notebooks``, ``nbfmt``,
    ``release``).
-4. **Binder's files resolve**: every path ``binder/postBuild`` and ``binder/requirements.txt``
+4. **A Chinese notebook is its English twin's code**: ``<a>.zh.ipynb`` beside ``<a>.ipynb``,
+   with the same cells (ids, code, grade ids, points) and only its Markdown and the language
+   cell (``RNNS_LANGUAGE=zh``) its own, so that both grade the same (after changing the
+   English: ``python -m grader zh release``).
+5. **Binder's files resolve**: every path ``binder/postBuild`` and ``binder/requirements.txt``
    name exists in the tree, and ``binder/runtime.txt`` asks for a Python the course supports.
 """
 from __future__ import annotations
@@ -81,6 +85,54 @@ def notebook_problems(files: dict[str, bytes], root: Path) -> list[str]:
     return sorted(set(out))
 
 
+ZH_SUFFIX = ".zh.ipynb"
+ZH_OWN_CELLS = ("language", "not-translated")   # grader.translate.exercises adds them
+
+
+def _cells(data: bytes) -> list[dict]:
+    cells = json.loads(data.decode("utf-8"))["cells"]
+    if not all(isinstance(c, dict) for c in cells):
+        raise ValueError("a cell is not an object")
+    return cells
+
+
+def twin_problems(files: dict[str, bytes]) -> list[str]:
+    """Each Chinese notebook against its English twin: everything but Markdown the same."""
+    from grader.translate.exercises import LANGUAGE_CELL
+
+    out = []
+    for name in sorted(n for n in files if n.endswith(ZH_SUFFIX)):
+        twin = name[: -len(ZH_SUFFIX)] + ".ipynb"
+        if twin not in files:
+            out.append(f"{name}: a Chinese notebook without its English twin {twin}")
+            continue
+        try:
+            chinese, english = _cells(files[name]), _cells(files[twin])
+        except (ValueError, RecursionError, KeyError, TypeError):
+            continue   # notebook_problems says it is unreadable
+        own = [c for c in chinese if c.get("id") in ZH_OWN_CELLS]
+        chinese = [c for c in chinese if c.get("id") not in ZH_OWN_CELLS]
+        same = [c.get("id") for c in chinese] == [c.get("id") for c in english] and all(
+            zh.get("cell_type") == en.get("cell_type")
+            and _grading(zh) == _grading(en)
+            and (en.get("cell_type") != "code"
+                 or leaks.joined_source(zh.get("source", "")) == leaks.joined_source(en.get("source", "")))
+            for zh, en in zip(chinese, english))
+        language = [leaks.joined_source(c.get("source", "")) for c in own if c.get("cell_type") == "code"]
+        if not same or language != [LANGUAGE_CELL]:
+            out.append(f"{name}: not its English twin {twin} with only its text translated: "
+                       "run `python -m grader zh release`")
+    return out
+
+
+def _grading(cell: dict) -> dict:
+    # what nbgrader grades by; a locked Markdown cell's checksum is of its own (translated) text
+    meta = dict(cell.get("metadata", {}).get("nbgrader", {}))
+    if cell.get("cell_type") == "markdown":
+        meta.pop("checksum", None)
+    return meta
+
+
 def binder_problems(files: dict[str, bytes], root: Path) -> list[str]:
     from grader.edition.ways_in import python_versions
 
@@ -130,6 +182,7 @@ def problems(files: dict[str, bytes], root: Path = ROOT,
     out = path_problems(set(files), root)
     out += [str(finding) for finding in leaks.audit_files(files, index)]
     out += notebook_problems(files, root)
+    out += twin_problems(files)
     out += binder_problems(files, root)
     return out
 

@@ -9,9 +9,12 @@ already looks:
   JupyterLite, Colab, Binder and the grading sandbox all install), or beside the exercise
   in ``solutions/<assignment>/``, which nbgrader's release copies into
   ``exercises/<assignment>/`` and this edition then carries;
-* another notebook of an assignment (``01_rnn_by_hand.zh.ipynb``, say) is released by
-  nbgrader beside the first and published with it: the edition takes every file of each
-  released assignment folder.
+* another notebook of an assignment that nbgrader releases beside the first is published
+  with it: the edition takes every file of each released assignment folder;
+* the Chinese edition's notebooks (``zh/exercises/<a>/<a>.zh.ipynb``, written by ``python -m
+  grader zh release``) are published beside their English twins,
+  ``exercises/<a>/<a>.zh.ipynb``: where the Chinese site's launch buttons open them on Colab
+  and Binder, and where they read the same data files.
 
 Nothing here selects by "everything but ...": each part names what it takes.
 """
@@ -61,6 +64,19 @@ def released_exercises(root: Path) -> Files:
     return files
 
 
+def chinese_exercises(root: Path) -> Files:
+    """``exercises/<a>/<a>.zh.ipynb``: each released assignment's Chinese notebook, from
+    ``zh/exercises/`` (the audit checks that it is its English twin's code, cell for cell)."""
+    from grader.translate.exercises import zh_name, zh_path
+
+    files = {}
+    for folder in sorted(p for p in (Path(root) / "exercises").iterdir() if p.is_dir()):
+        source = zh_path(folder.name, Path(root))
+        if (folder / f"{folder.name}.ipynb").is_file() and source.is_file():
+            files[f"exercises/{folder.name}/{zh_name(folder.name)}"] = _read(source)
+    return files
+
+
 def kit(root: Path) -> Files:
     """``kit/``: the kit's packaging beside its ``grader/`` package, already reduced to the
     kit, so that ``pip install ./kit`` (and pip from the repository's URL) builds it alone."""
@@ -99,6 +115,8 @@ class Part:
 PARTS: tuple[Part, ...] = (
     Part("exercises/", "the exercise notebooks, one folder per chapter, exactly as on the site",
          released_exercises),
+    Part("exercises/*/*.zh.ipynb", "each exercise notebook in Chinese (中文版): the same code, "
+         "tests and points, its text and test messages in Chinese", chinese_exercises),
     Part("kit/", "the course kit: the notebooks' test helpers (`grader.checks`), the gradient "
                  "checker, the self-check `python -m grader check` and the small data the "
                  "exercises read; `pip install ./kit` installs it", kit),

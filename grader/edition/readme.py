@@ -26,6 +26,7 @@ def chapter_title(root: Path, assignment: str) -> str:
 
 def exercise_rows(root: Path = ROOT) -> list[str]:
     from grader.site.launch import LITE_APP, launch_buttons
+    from grader.translate.exercises import zh_name, zh_path
 
     edition = student_edition(root)
     launch = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")).get(
@@ -37,6 +38,8 @@ def exercise_rows(root: Path = ROOT) -> list[str]:
         others = sorted(p.relative_to(root).as_posix()
                         for p in (Path(root) / "exercises" / name).glob("*.ipynb")
                         if p.name != f"{name}.ipynb")
+        if zh_path(name, Path(root)).is_file():   # published beside it (grader.edition.manifest)
+            others = sorted({*others, f"exercises/{name}/{zh_name(name)}"})
         listed = " · ".join(f"[`{path}`]({path})" for path in [notebook, *others])
         buttons = launch_buttons(notebook, edition.org, edition.repo, edition.branch,
                                  launch.get("binderhub_url", ""), launch.get("colab_url", ""),
@@ -45,6 +48,26 @@ def exercise_rows(root: Path = ROOT) -> list[str]:
         title = f"[{chapter_title(root, name)}]({edition.site}book/{name}.html)"
         rows.append(f"| {number}. {title} | {listed} | {opens} |")
     return rows
+
+
+def chinese_note(root: Path = ROOT) -> list[str]:
+    """Two sentences on the Chinese notebooks (one in each language), if the edition has them."""
+    from grader.translate.exercises import zh_path
+
+    if not any(zh_path(name, Path(root)).is_file() for name in ways_in.exercise_names(root)):
+        return []
+    site = f"{student_edition(root).site}zh/book/intro.html"
+    return [
+        "Each exercise also comes in Chinese, `<name>.zh.ipynb` beside the English notebook: the "
+        "same questions, tests and points, with its text and test messages in Chinese. Either "
+        "one may be handed in. The course site's [Chinese edition](" + site + ") opens it from "
+        "every chapter page.",
+        "",
+        "每个练习都有中文版笔记本 `<name>.zh.ipynb`，与英文版放在同一个文件夹里：题目、测试和分数完全"
+        "相同，说明和测试信息是中文的，两种都可以提交。课程网站的[中文版](" + site + ")在每一章的"
+        "页面上都能直接打开它。",
+        "",
+    ]
 
 
 def student_readme(root: Path = ROOT) -> str:
@@ -75,6 +98,7 @@ def student_readme(root: Path = ROOT) -> str:
         "",
         *exercise_rows(root),
         "",
+        *chinese_note(root),
         "## What is here",
         "",
         "| path | what it holds |",

@@ -6,8 +6,10 @@ and a ``<link rel="alternate" hreflang>`` in the head.  Page names correspond on
 for the exercises, whose Chinese notebooks are ``<a>.zh.ipynb`` (:func:`other_page`).
 
 In the Chinese edition it also points the launch menu (Binder, Colab, JupyterLite) of a
-chapter and of its exercise at the Chinese notebook ``zh/exercises/<a>/<a>.zh.ipynb`` (instead of
-:mod:`grader.site.launch`, which would point it at the English one).
+chapter and of its exercise at the Chinese notebook (instead of :mod:`grader.site.launch`,
+which would point it at the English one): ``exercises/<a>/<a>.zh.ipynb`` of the student
+edition, where ``python -m grader publish student`` puts it beside its English twin, and
+``<a>.zh.ipynb`` in the site's one JupyterLite (``lite/``, beside ``zh/``).
 
 Configuration (``_config.yml``, ``sphinx.config``): ``rnns_language`` (``"en"`` or ``"zh"``)
 and ``rnns_editions`` (the editions built; the switch appears only when both are).  The
@@ -79,7 +81,7 @@ def _zh_launch_menu(app, pagename, templatename, context, doctree):
     menu["tooltip"] = "打开本章的练习"
     menu["label"] = "launch-buttons-zh"   # rebuilt here: grader.site.launch leaves it alone
     menu["buttons"] = launch.launch_buttons(
-        f"zh/exercises/{name}/{name}{ZH_SUFFIX}.ipynb", org, repo,
+        f"exercises/{name}/{name}{ZH_SUFFIX}.ipynb", org, repo,
         options.get("repository_branch") or "main",
         options.get("launch_buttons", {}).get("binderhub_url", ""),
         options.get("launch_buttons", {}).get("colab_url", ""),
