@@ -275,3 +275,16 @@ def test_a_later_chapters_notebook_self_checks_in_chinese(tmp_path):
     assert by_id["q2-tests"].status == selfcheck.FAILED
     assert "gumbel_softmax(log [0.5, 0.3, 0.2], g = [0.1, 0.7, -0.3], tau = 0.5) 不对：" \
            "看起来你乘了 tau，而不是除以它。" in by_id["q2-tests"].message
+
+
+def test_a_glossary_entrys_terms_stay_apart_from_their_definition():
+    """Each unindented line of a glossary entry is a term and the indented lines its
+    definition: joining a Chinese term to a Chinese definition made the whole definition a
+    term (the Chinese glossary showed 马尔可夫循环神经网络一种循环网络…… as one term)."""
+    entry = "隐状态\n隐藏状态\n  网络在每一步\n  携带的向量。"
+    assert blocks.join_cjk_lines(entry, terms=True) == "隐状态\n隐藏状态\n  网络在每一步携带的向量。"
+    page = ":::{glossary}\nhidden state\n  The vector.\n:::\n"
+    (entry_block,) = [b for b in blocks.split(page) if b.translatable]
+    assert entry_block.glossary
+    out = blocks.apply(page, blocks.split(page), {entry_block.key: "hidden state\n隐状态\n  网络\n  携带的向量。"})
+    assert out == ":::{glossary}\nhidden state\n隐状态\n  网络携带的向量。\n:::\n"

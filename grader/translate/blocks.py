@@ -28,6 +28,7 @@ class Block:
     key: str = ""      # hash of the text, for translatable blocks
     start: int = 0     # its lines in the page: lines[start:end]
     end: int = 0
+    glossary: bool = False   # an entry of a {glossary}: each unindented line is a term
 
     def __post_init__(self) -> None:
         if self.translatable and not self.key:
@@ -113,7 +114,8 @@ def _glossary(lines: list[str], start: int, end: int) -> list[Block]:
         if first is not None and (j == end - 1 or not lines[j].strip()):
             stop = j if not lines[j].strip() else j
             stop = j if j == end - 1 else j
-            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop))
+            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop,
+                             glossary=True))
             first = None
     out.append(Block(lines[end - 1], False, start=end - 1, end=end))
     return out
@@ -125,23 +127,40 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
     lines = text.split("\n")
     for block in sorted(blocks, key=lambda b: -b.start):
         if block.translatable and translations.get(block.key):
-            zh = join_cjk_lines(translations[block.key].rstrip("\n"))
+            zh = join_cjk_lines(translations[block.key].rstrip("\n"), terms=block.glossary)
             lines[block.start:block.end] = zh.split("\n")
     return "\n".join(lines)
 
 
 # Chinese characters and punctuation (CJK ideographs, CJK symbols, full-width forms)
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_CJK_BREAK = re.compile(f"(?<=[{_CJK}])\n[ \t]*(?=[{_CJK}])")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
-def join_cjk_lines(text: str) -> str:
+def _join_lines(part: str, terms: bool) -> str:
+    out: list[str] = []
+    for line in part.split("\n"):
+        text = line.lstrip(" \t")
+        # in a glossary entry an unindented line is a term, and the term's definition is
+        # indented: only the lines of a definition are one paragraph
+        indented = line[:1] in (" ", "\t")
+        if out and out[-1] and text and _CJK_CHAR.match(out[-1][-1]) and _CJK_CHAR.match(text[0]) \
+                and (not terms or (indented and out[-1][:1] in (" ", "\t"))):
+            out[-1] += text
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def join_cjk_lines(text: str, terms: bool = False) -> str:
     """A translation with its lines joined where both sides of the break are Chinese.
 
     Translators wrap long lines as the English sources do, but a browser shows a line break
     inside a paragraph as a space, which Chinese text does not have (Chromium keeps it; CSS
     Text 3 would remove it).  A break next to Latin text, code or math stays (a space there is
-    right), and so does everything inside a fenced code block."""
+    right), and so does everything inside a fenced code block.  In a glossary entry
+    (``terms``) each unindented line is a term of its own and the indented lines below are
+    its definition: only the definition's lines are joined."""
     out, fence = [], None
     for part in re.split(r"(^[ \t]*(?:```+|~~~+).*$)", text, flags=re.M):
         match = re.match(r"[ \t]*(```+|~~~+)", part)
@@ -152,7 +171,7 @@ def join_cjk_lines(text: str) -> str:
                 fence = None
             out.append(part)
         else:
-            out.append(part if fence else _CJK_BREAK.sub("", part))
+            out.append(part if fence else _join_lines(part, terms))
     return "".join(out)
 
 
