@@ -44,7 +44,7 @@ def _sources(root: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.translate import catalogue, exercises, pages
+    from grader.translate import catalogue, exercises, interface, pages
 
     root = catalogue.ROOT
     if args.action == "status":
@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         problems = [p for cat in catalogue.all_catalogues(root)
                     for p in catalogue.problems(cat, root)]
         problems += exercises.release(check=True, root=root)
+        problems += interface.problems(root)      # zh/interface.yml: the site around the pages
         for p in problems:
             print(p)
         print(f"{len(catalogue.all_catalogues(root))} translation files, {len(problems)} problems")

@@ -11,20 +11,30 @@ which would point it at the English one): ``exercises/<a>/<a>.zh.ipynb`` of the 
 edition, where ``python -m grader publish student`` puts it beside its English twin, and
 ``<a>.zh.ipynb`` in the site's one JupyterLite (``lite/``, beside ``zh/``).
 
+In the Chinese edition it speaks Chinese around the pages too (``zh/interface.yml``, handed
+over by :mod:`grader.translate.interface` as ``rnns_interface`` and gettext catalogues under
+``locale_dirs``): it registers the book theme's catalogue before the theme does (it is the
+first extension of that build), puts the search box's text in Chinese, and, once the pages
+are written, the few attributes that templates write in English without asking gettext
+(:func:`translate_attributes`).
+
 Configuration (``_config.yml``, ``sphinx.config``): ``rnns_language`` (``"en"`` or ``"zh"``)
 and ``rnns_editions`` (the editions built; the switch appears only when both are).  The
 Chinese edition's configuration is written by ``python -m grader zh pages``.
 """
 from __future__ import annotations
 
-from html import escape
+import re
+from html import escape, unescape
 from pathlib import Path
 
 from grader.site import launch
 
 ZH_ROOT = "zh/"          # the Chinese edition, relative to the English site root
 ZH_SUFFIX = ".zh"        # exercises/<a>/<a>  <->  exercises/<a>/<a>.zh
-LABELS = {"en": ("English", "en", "Read this page in English"),
+# the other edition's name in its own language; the tooltip for the reader of this page, who
+# is most likely to read Chinese on either (an English reader needs no help to find "English")
+LABELS = {"en": ("English", "en", "阅读本页的英文版"),
           "zh": ("中文", "zh-CN", "阅读本页的中文版")}
 
 
@@ -88,9 +98,65 @@ def _zh_launch_menu(app, pagename, templatename, context, doctree):
         lite_page if app.config.rnns_lite_built else None)
 
 
+# The Chinese edition's interface text (zh/interface.yml, grader.translate.interface)
+
+CATALOGUES = ("booktheme",)   # the theme's gettext domain; Sphinx's own reads locale_dirs
+
+
+def _register_catalogues(app) -> None:
+    """Our catalogues of the theme's domain, registered before the theme registers its own
+    (this extension comes first in the Chinese build), so that ours win where both have a
+    string and the theme's fill in the rest."""
+    if not str(app.config.language or "").startswith("zh"):
+        return
+    for folder in app.config.locale_dirs or []:
+        path = Path(app.srcdir) / folder
+        if path.is_dir():
+            for domain in CATALOGUES:
+                app.add_message_catalog(domain, str(path))
+
+
+def _search_text(app, config):
+    table = config.rnns_interface or {}
+    text = config.html_theme_options.get("search_bar_text")
+    if text in table:
+        config.html_theme_options = {**config.html_theme_options, "search_bar_text": table[text]}
+
+
+_ATTRIBUTE = re.compile(r'(?<![\w-])(title|aria-label|alt|placeholder|data-bs-title)="([^"]*)"')
+
+
+def translate_attributes(html: str, table: dict[str, str]) -> str:
+    """``html`` with every interface attribute whose whole value is a key of ``table``
+    (``title="Toggle primary sidebar"``) in Chinese: the strings that templates write
+    without gettext."""
+    def one(match: re.Match) -> str:
+        chinese = table.get(unescape(match.group(2)))
+        return match.group(0) if chinese is None else f'{match.group(1)}="{escape(chinese)}"'
+    return _ATTRIBUTE.sub(one, html)
+
+
+def _translate_pages(app, exception):
+    table = app.config.rnns_interface or {}
+    if exception is not None or not table or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        if {"_static", "_sources", "_images"} & set(page.relative_to(out).parts):
+            continue
+        text = page.read_text(encoding="utf-8")
+        new = translate_attributes(text, table)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
 def setup(app):
     app.add_config_value("rnns_language", "en", "html")
     app.add_config_value("rnns_editions", ["en"], "html")
+    app.add_config_value("rnns_interface", {}, "html")
+    _register_catalogues(app)
+    app.connect("config-inited", _search_text)
+    app.connect("build-finished", _translate_pages)
     app.connect("html-page-context", _switch, priority=700)
     app.connect("html-page-context", _zh_launch_menu, priority=550)   # before launch.py's
     app.add_css_file("language.css")

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from grader.translate import blocks, catalogue, exercises
+from grader.translate import blocks, catalogue, exercises, interface
 
 ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
@@ -217,12 +217,16 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
         _link(english, out / english.relative_to(root))
     (out / SEARCH_WORDS).write_text("".join(f"{w}\n" for w in search_words(root)),
                                     encoding="utf-8")
-    (out / "_toc.yml").write_text(yaml.safe_dump(zh_toc(toc), allow_unicode=True, sort_keys=False),
+    # the site around the pages: part captions, author, the theme's and Sphinx's own words
+    texts = interface.load(root)
+    interface.write_catalogues(out, texts["interface"])
+    (out / "_toc.yml").write_text(yaml.safe_dump(interface.toc_captions(zh_toc(toc), texts["toc"]),
+                                                 allow_unicode=True, sort_keys=False),
                                   encoding="utf-8")
     (out / "_config.yml").write_text(
         "# Written by python -m grader zh pages from the English _config.yml: do not edit.\n"
-        + yaml.safe_dump(zh_config(config, root, out / SEARCH_WORDS), allow_unicode=True,
-                         sort_keys=False),
+        + yaml.safe_dump(interface.configure(zh_config(config, root, out / SEARCH_WORDS), texts),
+                         allow_unicode=True, sort_keys=False),
         encoding="utf-8")
     (out / "pages.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return summary
