@@ -20,6 +20,10 @@ from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, T
 
 # ------------------------------------------------------------------------------ the detector
 
+# English that a Chinese page keeps as it is, as the Chinese literature does: the name of a
+# layer (Saito's Time Softmax with Loss) and the example corpus of chapter 4
+KEPT_IN_ENGLISH = ("Time Softmax with Loss", "Softmax with Loss", "you say goodbye and i say hello")
+_KEPT = re.compile("|".join(re.escape(k) for k in KEPT_IN_ENGLISH), re.IGNORECASE)
 _SET_ASIDE = re.compile(r"`[^`]*`|\$[^$]*\$|\{[\w:-]+\}`[^`]*`|\]\([^)]*\)"
                         r"|\([^()]*\)|（[^（）]*）")
 _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-]*){3,}")
@@ -28,7 +32,7 @@ _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-
 def english_run(text: str) -> str | None:
     """The first run of four or more English words outside code, math, roles, link targets
     and parentheses (nested ones too), or None."""
-    rest, before = text, None
+    rest, before = _KEPT.sub(" ", text), None
     while rest != before:             # innermost parentheses first: (a (b) c)
         before, rest = rest, _SET_ASIDE.sub(" ", rest)
     match = _ENGLISH_RUN.search(rest)
