@@ -224,3 +224,36 @@ def test_jupyterlite_opens_the_chinese_notebook_and_its_kernel_speaks_chinese(
     finally:
         browser.close()
         browser.switch_to.window(home)
+
+
+def test_what_scripts_write_on_chinese_pages_is_chinese(server, browser):
+    """Text that scripts write once a page has loaded: copy buttons' tooltips, the hints'
+    dropdown buttons (sphinx-copybutton, sphinx-togglebutton), the search's results."""
+    from selenium.webdriver.common.by import By
+    from test_zh_parity import KNOWN_INTERFACE, _english_interface
+
+    from grader.translate import parity
+
+    base, failures = server
+    browser.set_window_size(WIDE, 900)
+    for page in ("zh/book/01_rnn_by_hand.html", "zh/exercises/02_hmm_dice/02_hmm_dice.zh.html"):
+        _open(browser, base + page)
+        html = browser.page_source
+        assert 'class="copybtn' in html and "toggle-details__summary-text" in html, page
+        texts = parity.interface_texts(html)
+        assert "复制到剪贴板" in texts or "复制" in texts, page
+        assert "点击展开" in texts, page
+        assert _english_interface(html, set()) == [] and not set(texts) & KNOWN_INTERFACE, page
+    _open(browser, base + "zh/search.html?q=困惑度")
+    deadline = time.monotonic() + 20
+    summary = ""
+    while not summary and time.monotonic() < deadline:
+        time.sleep(0.2)
+        summary = browser.execute_script(
+            "const p = document.querySelector('#search-results .search-summary');"
+            "return p ? p.textContent : '';").strip()
+    assert summary.startswith("搜索完成") and not re.search("[A-Za-z]{3,}", summary), summary
+    found = [a.get_attribute("href") for a in
+             browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
+    assert found and all("/zh/" in link for link in found), found[:5]
+    assert failures == [], failures[:5]

@@ -131,7 +131,10 @@ def question_headings(html: str) -> list[tuple[int, int]]:
     return found
 
 
-READER_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder", "data-bs-title")
+# what a reader meets besides text: tooltips, labels, alt texts, and the tooltips and hints
+# that sphinx-copybutton and sphinx-togglebutton keep in data- attributes
+READER_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder", "data-bs-title", "data-tooltip",
+                     "data-toggle-hint")
 
 
 # what the theme and the extensions put inside the article: permalinks, folded cells' and
