@@ -136,14 +136,19 @@ def translate_attributes(html: str, table: dict[str, str]) -> str:
     return _ATTRIBUTE.sub(one, html)
 
 
+# the extensions' scripts that write HTML with English attributes (sphinx-togglebutton's
+# button says aria-label="Toggle hidden content"; sphinx-copybutton has its own zh-CN)
+SCRIPTS = ("_static/togglebutton.js",)
+
+
 def _translate_pages(app, exception):
     table = app.config.rnns_interface or {}
     if exception is not None or not table or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    for page in out.rglob("*.html"):
-        if {"_static", "_sources", "_images"} & set(page.relative_to(out).parts):
-            continue
+    pages = [p for p in out.rglob("*.html")
+             if not {"_static", "_sources", "_images"} & set(p.relative_to(out).parts)]
+    for page in pages + [out / s for s in SCRIPTS if (out / s).is_file()]:
         text = page.read_text(encoding="utf-8")
         new = translate_attributes(text, table)
         if new != text:
