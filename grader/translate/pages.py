@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from grader.translate import blocks, catalogue, exercises, interface
+from grader.translate import blocks, catalogue, exercises
 
 ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
@@ -218,6 +218,8 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
     (out / SEARCH_WORDS).write_text("".join(f"{w}\n" for w in search_words(root)),
                                     encoding="utf-8")
     # the site around the pages: part captions, author, the theme's and Sphinx's own words
+    from grader.translate import interface
+
     texts = interface.load(root)
     interface.write_catalogues(out, texts["interface"])
     (out / "_toc.yml").write_text(yaml.safe_dump(interface.toc_captions(zh_toc(toc), texts["toc"]),
