@@ -192,4 +192,3 @@ def test_grader_check_says_what_it_cannot_check_in_the_notebooks_language(tmp_pa
         proc = subprocess.run([sys.executable, "-m", "grader", "check", name], cwd=tmp_path,
                               capture_output=True, text=True)
         assert proc.returncode == 2 and all(w in proc.stderr for w in words), proc.stderr
-
