@@ -44,7 +44,7 @@ def _sources(root: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.translate import catalogue, exercises, interface, pages
+    from grader.translate import catalogue, exercises, pages
 
     root = catalogue.ROOT
     if args.action == "status":
@@ -74,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "check":
         problems = [p for cat in catalogue.all_catalogues(root)
                     for p in catalogue.problems(cat, root)]
+        from grader.translate import interface   # zh/interface.yml: the site around the pages
+        problems += interface.problems(root)
         problems += exercises.release(check=True, root=root)
-        problems += interface.problems(root)      # zh/interface.yml: the site around the pages
         for p in problems:
             print(p)
         print(f"{len(catalogue.all_catalogues(root))} translation files, {len(problems)} problems")
