@@ -111,13 +111,14 @@ def test_the_untranslated_english_detector_reads_built_html():
 
 @pytest.mark.book
 def test_the_detector_sees_the_english_edition_as_english(site):
-    """On a real built page: most of the English chapter's prose is flagged, none of the
-    Chinese chapter's."""
+    """On a real built page: most of the English chapter's prose is flagged, next to none of
+    the Chinese chapter's (a block whose English changed since it was translated is flagged
+    too: that is test_no_untranslated_english_paragraph_in_a_chinese_page's business)."""
     english = parity.prose_blocks((site / "book" / "02_hmm_dice.html").read_text(encoding="utf-8"))
     flagged = [b for b in english if parity.untranslated(b)]
     assert len(english) > 50 and len(flagged) > 0.6 * len(english)
-    chinese = (site / "zh" / "book" / "02_hmm_dice.html").read_text(encoding="utf-8")
-    assert len(parity.prose_blocks(chinese)) > 50 and parity.untranslated_blocks(chinese) == []
+    chinese = parity.prose_blocks((site / "zh" / "book" / "02_hmm_dice.html").read_text(encoding="utf-8"))
+    assert len(chinese) > 50 and len([b for b in chinese if parity.untranslated(b)]) < 0.05 * len(chinese)
 
 
 # ----------------------------------------------------------------------------- the built site
