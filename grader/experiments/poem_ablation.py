@@ -17,6 +17,8 @@ quatrains and what broke the others (``poem_measures.form_error``):
   after reading a whole held-out poem and its ``<eos>`` (the state that model saw before
   every poem in training).
 
+It also writes as many free poems (no opening) from each start, and counts the well-formed.
+
 With ``--params-dir`` the trained weights are saved there and, when present, loaded
 instead of training again (the command recorded is the same either way).
 """
@@ -50,15 +52,27 @@ VARIANTS = (
 )
 
 
+def held_out_poems(poetry: Poetry, n: int) -> np.ndarray:
+    """``n`` rows of held-out seven-character poems, ``<eos> poem <eos>`` (repeated if needed)."""
+    rows = poem_rows(poetry.valid, poetry.char_to_id[EOS])[33][1]
+    return rows[np.arange(n) % len(rows)]
+
+
+def measure_free(model, poetry: Poetry, *, after_poem: bool, n: int, temperature: float,
+                 seed: int) -> float:
+    """The share of ``n`` free poems (no opening) that are well-formed quatrains."""
+    before = held_out_poems(poetry, n) if after_poem else None
+    free = sample_poems(model, poetry, "", n, temperature, np.random.default_rng(seed),
+                        before=before)
+    return pm.shape(free)["well_formed"]
+
+
 def measure(model, poetry: Poetry, *, comma: bool, after_poem: bool, samples: int,
             temperature: float, seed: int) -> dict:
     """Well-formed share and form errors per opening (and over all of them) for one way of
-    prompting, ``samples`` poems per opening; and the same for poems from nothing."""
+    prompting, ``samples`` poems per opening."""
     rng = np.random.default_rng(seed)
-    before = None
-    if after_poem:  # held-out seven-character poems, each a row: <eos> poem <eos>
-        rows = poem_rows(poetry.valid, poetry.char_to_id[EOS])[33][1]
-        before = rows[np.arange(samples) % len(rows)]
+    before = held_out_poems(poetry, samples) if after_poem else None
     per_opening, everything = {}, []
     for opening in OPENINGS:
         got = sample_poems(model, poetry, opening + (COMMA if comma else ""), samples,
@@ -68,11 +82,8 @@ def measure(model, poetry: Poetry, *, comma: bool, after_poem: bool, samples: in
                                 "errors": pm.form_errors(got, len(opening))}
     errors = {name: float(np.mean([pm.form_error(t, f, n) == name for t, f, n in everything]))
               for name in pm.FORM_ERRORS}
-    free = sample_poems(model, poetry, "", samples, temperature, rng,
-                        before=before)
     return {"well_formed": float(np.mean([pm.is_well_formed(t, f, n) for t, f, n in everything])),
             "errors": errors, "by_opening": per_opening,
-            "free_well_formed": pm.shape(free)["well_formed"],
             "examples": {o: [t for t, _ in sample_poems(model, poetry, o + (COMMA if comma else ""),
                                                         2, temperature, rng,
                                                         before=None if before is None
@@ -106,11 +117,16 @@ def run(poetry: Poetry, *, epochs: int = 3, seed: int = 0, samples: int = 100,
         models[training], trained[training] = model, info
         emit({"event": "trained", "training": training,
               **{k: v for k, v in info.items() if not isinstance(v, dict)}})
-    variants = {}
+    variants, free = {}, {}
     for name, training, comma, after_poem in VARIANTS:
+        if (training, after_poem) not in free:
+            free[training, after_poem] = measure_free(
+                models[training], poetry, after_poem=after_poem, n=samples * len(OPENINGS),
+                temperature=temperature, seed=seed + 2)
         variants[name] = {"training": training, "comma": comma, "after_poem": after_poem,
                           **measure(models[training], poetry, comma=comma, after_poem=after_poem,
-                                    samples=samples, temperature=temperature, seed=seed + 1)}
+                                    samples=samples, temperature=temperature, seed=seed + 1),
+                          "free_well_formed": free[training, after_poem]}
         emit({"event": "variant", "name": name, "well_formed": variants[name]["well_formed"],
               "free_well_formed": variants[name]["free_well_formed"],
               "errors": variants[name]["errors"]})
