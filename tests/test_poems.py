@@ -355,3 +355,21 @@ def test_adam_with_folded_clipping_is_adam_on_clipped_gradients():
         by_hand -= 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
     assert np.allclose(folded["w"], explicit["w"], rtol=0, atol=1e-15)
     assert np.allclose(folded["w"], by_hand, rtol=1e-12, atol=1e-14)
+
+
+def test_ablation_measures_add_up(model, poetry):
+    """poem_ablation.measure on a small untrained model: every poem is either well-formed or
+    counted under exactly one form error, for every opening; and the run is seeded."""
+    from grader.experiments import poem_ablation
+
+    kwargs = dict(comma=True, after_poem=False, samples=6, temperature=1.0, seed=3)
+    m = poem_ablation.measure(model, poetry, **kwargs)
+    assert set(m["by_opening"]) == set(OPENINGS)
+    assert m["well_formed"] + sum(m["errors"].values()) == pytest.approx(1)
+    assert m["errors"]["first line"] == 0  # with the comma, the first line is the opening
+    for o, per in m["by_opening"].items():
+        assert per["well_formed"] + sum(per["errors"].values()) == pytest.approx(1)
+    assert poem_ablation.measure(model, poetry, **kwargs) == m
+    free = poem_ablation.measure_free(model, poetry, after_poem=False, n=5, temperature=1.0,
+                                      seed=0)
+    assert 0 <= free <= 1
