@@ -44,7 +44,29 @@ ATOL = 1e-8
 
 
 class CheckFailure(AssertionError):
-    """A test failed; the message is meant for the student."""
+    """A test failed; the message is meant for the student.
+
+    Besides the message, a failure says what was recognised, for the class analytics and for
+    feedback that must not quote a hidden test's expected values: ``label`` (the check's
+    ``name``), ``kind`` (``"named"`` when a ``mistakes=`` entry matched, else one of
+    :data:`KINDS`) and ``mistake`` (the matched entry's name).
+    """
+
+    def __init__(self, message: str = "", *, kind: str = "", mistake: str = "",
+                 label: str = "", got: Any = None) -> None:
+        super().__init__(message)
+        self.kind, self.mistake, self.label = kind, mistake, label
+        self.got = got   # the wrong answer itself (the grader digests it; never shown)
+
+
+# What a failure can be recognised as without a named mistake (``CheckFailure.kind``).
+KINDS = {
+    "unanswered": "not answered yet", "none": "returned None", "type": "not numbers", "shape": "a wrong shape",
+    "axes": "axes in another order", "float32": "float32 instead of float64",
+    "nonfinite": "NaN or infinity", "zeros": "all zeros", "sign": "the sign flipped",
+    "factor": "off by a constant factor", "normalise": "rows not normalised",
+    "raises": "an error raised or not raised", "values": "wrong values (not recognised)",
+}
 
 
 def _fmt(x: Any, prefix: str = "") -> str:
@@ -92,12 +114,13 @@ def _call(name: str, args: tuple) -> str:
 def _as_numeric(value: Any, name: str) -> _np.ndarray:
     if value is None:
         raise CheckFailure(f"{name}: your code returned None. Did you forget a `return` "
-                           "statement, or leave `raise NotImplementedError()` in place?")
+                           "statement, or leave `raise NotImplementedError()` in place?",
+                           kind="none", label=name)
     try:
         arr = _asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailure(f"{name}: expected numbers, got {type(value).__name__}: "
-                           f"{_show(value)}") from None
+                           f"{_show(value)}", kind="type", label=name) from None
     return arr
 
 
@@ -149,11 +172,12 @@ def check_shape(value: Any, expected_shape: tuple, name: str = "result",
             raise CheckFailure(
                 f"{name}: expected shape {expected_shape}, got {arr.shape}: the axes are in "
                 f"the wrong order: {_axes_sentence(orders[0], arr.shape, expected_shape, axes)}."
-                " Stack or transpose so that the axes come in the expected order.")
+                " Stack or transpose so that the axes come in the expected order.",
+                kind="axes", label=name)
         raise CheckFailure(
             f"{name}: expected shape {expected_shape}, got {arr.shape}. "
             "Check which axis is time, which is the batch, and whether a vector should be a "
-            "row (1, n), a column (n, 1) or plain (n,).")
+            "row (1, n), a column (n, 1) or plain (n,).", kind="shape", label=name)
 
 
 def _close(a: _np.ndarray, b: _np.ndarray, rtol: float, atol: float) -> bool:
@@ -161,34 +185,36 @@ def _close(a: _np.ndarray, b: _np.ndarray, rtol: float, atol: float) -> bool:
 
 
 def _diagnose(arr: _np.ndarray, expected: _np.ndarray, rtol: float, atol: float,
-              axes: Sequence[str] | None = None) -> str:
-    """The name of a mistake that any question can hide, recognised from the numbers alone.
+              axes: Sequence[str] | None = None) -> tuple[str, str]:
+    """``(kind, words)``: a mistake that any question can hide, recognised from the numbers
+    alone (:data:`KINDS`).
 
-    ``arr`` and ``expected`` have the same shape and differ; "" when nothing is recognised.
+    ``arr`` and ``expected`` have the same shape and differ; ``("", "")`` when nothing is
+    recognised.
     """
     for order in _reordered(arr.shape, expected.shape):
         if _close(arr.transpose(order), expected, rtol, atol):
-            return _axes_sentence(order, arr.shape, expected.shape, axes)
+            return "axes", _axes_sentence(order, arr.shape, expected.shape, axes)
     if expected.any() and not arr.any():
-        return ("every value is zero: it was never computed, or never added (+=) into the "
+        return "zeros", ("every value is zero: it was never computed, or never added (+=) into the "
                 "array you return")
     norm = float((expected * expected).sum())
     if norm > 0 and (expected.size > 1 or _close(arr, -expected, rtol, atol)):
         factor = float((arr * expected).sum()) / norm
         if factor != 0 and _close(arr, factor * expected, rtol, atol):
             if _close(_asarray(factor), _asarray(-1.0), 1e-6, 0.0):
-                return "the sign is flipped: every value has the opposite sign"
-            return (f"every value is {factor:.6g} times the expected one: a factor is missing "
+                return "sign", "the sign is flipped: every value has the opposite sign"
+            return "factor", (f"every value is {factor:.6g} times the expected one: a factor is missing "
                     "or extra (a sum instead of a mean? a division forgotten?)")
     if expected.ndim and expected.shape[-1] > 1 and (expected >= 0).all() and (arr >= 0).all():
         rows = expected.sum(axis=-1)
         sums = arr.sum(axis=-1, keepdims=True)
         if _close(rows, _ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
                 and _close(arr / sums, expected, rtol, atol):
-            return ("each row should be a probability distribution summing to 1, but yours "
+            return "normalise", ("each row should be a probability distribution summing to 1, but yours "
                     "sum to other numbers: the rows are right up to their sum, so normalise "
                     "each row by dividing by its sum")
-    return ""
+    return "", ""
 
 
 def _not_finite(arr: _np.ndarray) -> str:
@@ -217,7 +243,8 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
     try:
         arr = _as_numeric(value, name)
     except CheckFailure as failure:
-        raise CheckFailure(f"{failure}\n  Hint: {hint}" if hint else str(failure)) from None
+        raise CheckFailure(f"{failure}\n  Hint: {hint}" if hint else str(failure),
+                           kind=failure.kind, label=name) from None
     if arr.shape != expected_arr.shape:
         orders = _reordered(arr.shape, expected_arr.shape)
         for order in orders:
@@ -225,11 +252,13 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
                 raise CheckFailure(
                     f"{name}: the numbers are right but the axes are in the wrong order: "
                     f"{_axes_sentence(order, arr.shape, expected_arr.shape, axes)}. Stack or "
-                    "transpose so that the axes come in the expected order.")
+                    "transpose so that the axes come in the expected order.",
+                    kind="axes", label=name)
         if arr.size == expected_arr.size:
             raise CheckFailure(
                 f"{name}: the numbers may be right but the shape is {arr.shape}, expected "
-                f"{expected_arr.shape}. Reshape, or check the order of the axes.")
+                f"{expected_arr.shape}. Reshape, or check the order of the axes.",
+                kind="shape", label=name)
         check_shape(arr, expected_arr.shape, name, axes)
     if low is not None and _low_precision(expected) is None:
         agree = bool(_isclose(arr, expected_arr, rtol=1e-4, atol=1e-6).all())
@@ -241,26 +270,28 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
             + ("Apart from that, your values agree with the expected ones to float32 precision."
                if agree else "Your values also differ from the expected ones:")
             + ("" if agree else f"\n{_fmt(expected_arr, '  expected: ')}\n"
-                                f"{_fmt(arr, '  got:      ')}"))
+                                f"{_fmt(arr, '  got:      ')}"), kind="float32", label=name)
     if not _isfinite(arr).all():
         raise CheckFailure(f"{name}: contains NaN or infinity: {_fmt(arr)}. {_not_finite(arr)}"
-                           + (f"\n  Hint: {hint}" if hint else ""))
+                           + (f"\n  Hint: {hint}" if hint else ""), kind="nonfinite", label=name)
     ok = _isclose(arr, expected_arr, rtol=rtol, atol=atol)
     if ok.all():
         return
-    diagnosis = ""
+    kind, diagnosis = "", ""
     for mistake, mistaken in (mistakes or {}).items():
         mistaken_arr = _asarray(mistaken, dtype=float)
         if _close(arr, mistaken_arr, rtol, atol):
-            diagnosis = mistake
+            kind, diagnosis = "named", mistake
             break
     named = bool(diagnosis)   # a mistake the test names is precise: no hint after it
-    diagnosis = diagnosis or _diagnose(arr, expected_arr, rtol, atol, axes)
+    if not named:
+        kind, diagnosis = _diagnose(arr, expected_arr, rtol, atol, axes)
     if diagnosis:
         raise CheckFailure(f"{name} is wrong: it looks like {diagnosis}.\n"
                            f"{_fmt(expected_arr, '  expected: ')}\n"
                            f"{_fmt(arr, '  got:      ')}"
-                           + (f"\n  Hint: {hint}" if hint and not named else ""))
+                           + (f"\n  Hint: {hint}" if hint and not named else ""),
+                           kind=kind, mistake=diagnosis if named else "", label=name, got=arr)
     diff = _abs(arr - expected_arr)
     message = (f"{name} is wrong.\n{_fmt(expected_arr, '  expected: ')}\n"
                f"{_fmt(arr, '  got:      ')}\n")
@@ -272,7 +303,7 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
         message += f"  The difference is {float(diff):.3g}."
     if hint:
         message += f"\n  Hint: {hint}"
-    raise CheckFailure(message)
+    raise CheckFailure(message, kind="values", label=name, got=arr)
 
 
 def check_raises(func: Callable, args: tuple, exception: type[BaseException],
@@ -283,12 +314,15 @@ def check_raises(func: Callable, args: tuple, exception: type[BaseException],
     except exception:
         return
     except NotImplementedError:
-        raise CheckFailure(f"{name} is not implemented yet.") from None
+        raise CheckFailure(f"{name} is not implemented yet.", kind="unanswered",
+                           label=name) from None
     except Exception as exc:  # the wrong error is still a clear failure
         raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}, "
-                           f"but raised {type(exc).__name__}: {exc}") from None
+                           f"but raised {type(exc).__name__}: {exc}", kind="raises",
+                           label=name) from None
     raise CheckFailure(f"{_call(name, args)} should raise {exception.__name__}"
-                       f"{': ' + why if why else ''}, but returned normally.")
+                       f"{': ' + why if why else ''}, but returned normally.", kind="raises",
+                       label=name)
 
 
 def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "", *,
@@ -304,7 +338,8 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "",
         for mistake, mistaken in (mistakes or {}).items():
             if not _same(mistaken, expected) and _same(value, mistaken):
                 raise CheckFailure(f"{name} is wrong: it looks like {mistake}.\n"
-                                   f"  expected: {_show(expected)}\n  got:      {_show(value)}")
+                                   f"  expected: {_show(expected)}\n  got:      {_show(value)}",
+                                   kind="named", mistake=mistake, label=name, got=value)
         message = f"{name}: expected {_show(expected)}, got {_show(value)}."
         if type(value) in (list, tuple) and type(expected) in (list, tuple) and \
                 all(type(x) is str for x in [*value, *expected]):  # names, e.g. dict keys
@@ -316,7 +351,7 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "",
                 message += f"\n  Not expected: {_show(extra)}."
         if hint:
             message += f"\n  Hint: {hint}"
-        raise CheckFailure(message)
+        raise CheckFailure(message, kind="values", label=name, got=value)
 
 
 def random_shapes(rng: _np.random.Generator, n: int, low: int = 1, high: int = 6) -> list[int]:

@@ -29,7 +29,7 @@ from nbgrader.converters.base import BaseConverter
 from nbgrader.preprocessors import DeduplicateIds, Execute
 from traitlets import import_item
 
-from grader.grading import fingerprint, intake
+from grader.grading import fingerprint, insight, intake
 from grader.grading.executor import TrustedExecute
 from grader.grading.gradebook import GradebookLock
 from grader.grading.job import Job, set_current_job
@@ -305,8 +305,14 @@ class Batch:
                 try:
                     converter.start()
                     result.status = "graded"
-                    fingerprint.write(nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment,
-                                      fingerprint.make(seen, self.info.source))
+                    folder = nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment
+                    graded_with = fingerprint.make(seen, self.info.source)
+                    fingerprint.write(folder, graded_with)
+                    try:   # why questions failed, the regrade and its policy (insight.py)
+                        insight.after_grading(self.app, folder, student, self.assignment, job,
+                                              graded_with)
+                    except Exception as exc:
+                        result.incidents.append(f"verdicts sidecar not written: {describe(exc)}")
                 except Exception as exc:  # NbGraderException and anything nbgrader missed
                     result.status = "failed"
                     result.reason = converter.failure or describe(exc)
