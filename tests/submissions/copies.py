@@ -102,14 +102,14 @@ def _after_docstring(fn: ast.FunctionDef) -> int:
 
 
 def add_dead_code(source: str, rng: random.Random) -> str:
-    """In each function, a debugging switch that is never on and a value never used."""
+    """In each function, somewhere, a value computed and never used."""
     tree = ast.parse(source)
     for fn in _functions(tree):
-        flag = f"debug_{rng.randint(1, 99)}"
-        dead = ast.parse(f"{flag} = False\nif {flag}:\n    print('checking', {rng.randint(1, 9)})\n"
-                         f"unused_{rng.randint(1, 99)} = {rng.randint(2, 9)} * {rng.randint(2, 9)}").body
-        at = _after_docstring(fn)
-        fn.body[at:at] = dead
+        a, b, c = (rng.randint(2, 9999) for _ in range(3))
+        dead = rng.choice((f"unused_{a} = {a} * {b} + {c}", f"tries_{a} = [{a}, {b}, {c}]",
+                           f"scale_{a} = ({a} - {b}) / {c}"))
+        at = rng.randint(_after_docstring(fn), len(fn.body) - 1) if len(fn.body) > 1 else len(fn.body)
+        fn.body[at:at] = ast.parse(dead).body
     return ast.unparse(tree) + "\n"
 
 
@@ -144,12 +144,121 @@ def hoist_returns(source: str, rng: random.Random, p: float = 0.5) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
+_REDUCTIONS = {"sum", "max", "min", "mean", "argmax", "argmin"}
+
+
+class _Habits(ast.NodeTransformer):
+    """A student's small habits, each site decided by a coin: ``x.sum(axis=1)`` written
+    ``np.sum(x, axis=1)`` (numpy's function calls the array's method: the same result)."""
+
+    def __init__(self, rng: random.Random, p: float) -> None:
+        self.rng, self.p = rng, p
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in _REDUCTIONS and not (
+                isinstance(f.value, ast.Name) and f.value.id in ("np", "self", "rng")) \
+                and self.rng.random() < self.p:
+            return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), f.attr, ast.Load()),
+                            [f.value, *node.args], node.keywords)
+        return node
+
+
+def _first(expr: ast.expr):
+    """(holder, field) of the subexpression ``expr`` evaluates first, when hoisting it before
+    the statement changes nothing: a binary operation's left operand, a call's first
+    positional argument (after a plain function name), a subscript's value."""
+    if isinstance(expr, ast.BinOp):
+        return expr, "left"
+    if isinstance(expr, ast.Tuple) and expr.elts and not isinstance(expr.elts[0], ast.Starred):
+        return expr.elts, 0
+    if isinstance(expr, ast.Call) and expr.args and not isinstance(expr.args[0], ast.Starred) and \
+            isinstance(expr.func, (ast.Name, ast.Attribute)) and not (
+                isinstance(expr.func, ast.Attribute) and not isinstance(expr.func.value, ast.Name)):
+        return expr.args, 0
+    return None
+
+
+def split_sums(source: str, rng: random.Random, p: float = 0.5) -> str:
+    """Some statements' first-evaluated part put into a variable of its own first:
+    ``x = A + B`` as ``part = A`` then ``x = part + B``, ``y = f(g(a), b)`` as ``part = g(a)``
+    then ``y = f(part, b)`` -- nested, each level with probability ``p``."""
+    tree = ast.parse(source)
+    count = 0
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        i = 0
+        while i < len(body):
+            stmt = body[i]
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.Return, ast.Expr)) else None
+            inserted = []
+            while value is not None and (place := _first(value)) is not None and rng.random() < p:
+                holder, slot = place
+                inner = holder[slot] if isinstance(slot, int) else getattr(holder, slot)
+                if isinstance(inner, (ast.Name, ast.Constant, ast.Starred)):
+                    break
+                count += 1
+                name = f"part{count}"
+                inserted.insert(0, ast.Assign([ast.Name(name, ast.Store())], inner, lineno=0))
+                if isinstance(slot, int):
+                    holder[slot] = ast.Name(name, ast.Load())
+                else:
+                    setattr(holder, slot, ast.Name(name, ast.Load()))
+                value = inner
+            body[i:i] = inserted
+            i += len(inserted) + 1
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+class _Loops(ast.NodeTransformer):
+    """Habits of layout: ``a, b = [], []`` as two lines, ``for x in X:`` as
+    ``for i in range(len(X)):`` then ``x = X[i]`` (X a sequence or an array), each by a coin."""
+
+    def __init__(self, rng: random.Random, p: float) -> None:
+        self.rng, self.p, self.count = rng, p, 0
+
+    def visit_Assign(self, node: ast.Assign):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple) and \
+                isinstance(node.value, ast.Tuple) and len(node.value.elts) == len(node.targets[0].elts) \
+                and all(isinstance(t, ast.Name) for t in node.targets[0].elts) and \
+                all(isinstance(v, (ast.List, ast.Dict, ast.Constant)) and not getattr(v, "elts", None)
+                    for v in node.value.elts) and self.rng.random() < self.p:
+            return [ast.Assign([t], v, lineno=0) for t, v in zip(node.targets[0].elts, node.value.elts)]
+        return node
+
+    def visit_For(self, node: ast.For):
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name) and not node.orelse \
+                and self.rng.random() < self.p:
+            self.count += 1
+            index = f"i{self.count}"
+            node.body.insert(0, ast.Assign([ast.Name(node.target.id, ast.Store())],
+                                           ast.Subscript(ast.Name(node.iter.id, ast.Load()),
+                                                         ast.Name(index, ast.Load()), ast.Load()),
+                                           lineno=0))
+            node.target = ast.Name(index, ast.Store())
+            node.iter = ast.Call(ast.Name("range", ast.Load()),
+                                 [ast.Call(ast.Name("len", ast.Load()),
+                                           [ast.Name(node.iter.id, ast.Load())], [])], [])
+        return node
+
+
 def own_style(answers: dict[str, str], variants: list, rng: random.Random) -> dict[str, str]:
-    """An independent student's answers: catalogue variants taken or not, results named or not."""
+    """An independent student's answers: catalogue variants taken or not, results named or
+    not, sums split or not, independent lines in another order or not, reductions written
+    as numpy functions or not."""
     import variants as catalogue
 
     styled, _ = catalogue.styled_answers(answers, variants, rng)
-    return {q: hoist_returns(src, rng) for q, src in styled.items()}
+    out = {}
+    for q, src in styled.items():
+        src = reorder(split_sums(hoist_returns(src, rng), rng), rng, p=0.5)
+        tree = _Loops(rng, 0.5).visit(_Habits(rng, 0.5).visit(ast.parse(src)))
+        out[q] = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    return out
 
 
 def copy_of(answers: dict[str, str], rng: random.Random) -> dict[str, str]:
