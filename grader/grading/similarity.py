@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 COMMON_SHARE = 0.02          # a fingerprint in more of the class than this is everyone's
+MIN_CLASS = 8                # below this, what is common cannot be told from what is rare
 MARKER = re.compile(r"#+\s*(BEGIN|END) SOLUTION")
 
 
@@ -371,6 +372,11 @@ def analyse_cells(assignment: str, cells: dict[str, dict[str, str]], solution: d
         source_prints[f"solution:{q}"] = fingerprints(_strip_markers(src), settings)
     source_code = dict(references)
     source_code.update({f"solution:{q}": _strip_markers(src) for q, src in solution.items()})
+    if len(students) < MIN_CLASS:   # only the markers and the behaviour say anything here
+        findings = [f for f in findings if "behaviour" in f.evidence]
+        rarity_known = False
+    else:
+        rarity_known = True
     index: dict[int, list[str]] = defaultdict(list)
     for name, fp in source_prints.items():
         for h in fp:
@@ -382,6 +388,8 @@ def analyse_cells(assignment: str, cells: dict[str, dict[str, str]], solution: d
                 findings.append(Finding(q, [s], f"solution:{q}", 1.0, ["markers", "source"], 1.0, 0.0,
                                         "the answer cell holds the solution notebook's "
                                         "BEGIN/END SOLUTION markers"))
+                continue
+            if not rarity_known:
                 continue
             mine = {h: weight(q, h) or (1.0 if df[q].get(h, 0) <= 1 and h not in stub[q] else 0.0)
                     for h in prints[s].get(q, ())}
