@@ -302,15 +302,16 @@ class Batch:
                 cd.assignment_id = self.assignment
                 cd.student_id = student
                 converter = ParallelAutograde(coursedir=cd, parent=self.app, force=True)
+                folder = nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment
+                before = insight.read(folder)   # nbgrader empties the folder when it regrades
                 try:
                     converter.start()
                     result.status = "graded"
-                    folder = nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment
                     graded_with = fingerprint.make(seen, self.info.source)
                     fingerprint.write(folder, graded_with)
                     try:   # why questions failed, the regrade and its policy (insight.py)
                         insight.after_grading(self.app, folder, student, self.assignment, job,
-                                              graded_with)
+                                              graded_with, before)
                     except Exception as exc:
                         result.incidents.append(f"verdicts sidecar not written: {describe(exc)}")
                 except Exception as exc:  # NbGraderException and anything nbgrader missed

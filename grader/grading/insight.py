@@ -166,17 +166,20 @@ def _write(folder: Path, data: dict) -> None:
     os.replace(tmp, Path(folder) / FILE)
 
 
-def after_grading(app, folder: Path, student: str, assignment: str, job, graded_with: dict) -> dict:
+def after_grading(app, folder: Path, student: str, assignment: str, job, graded_with: dict,
+                  previous: dict) -> dict:
     """Write the sidecar of a submission nbgrader just graded; apply ``never_lower``.
 
+    ``previous`` is the sidecar as it was before nbgrader ran (which empties the folder).
     Called with the gradebook lock held.  Returns the sidecar's content."""
     from nbgrader.api import Gradebook
 
-    previous = read(folder)
     policy = Regrade(parent=app)
     old_questions = previous.get("questions", {}) if isinstance(previous.get("questions"), dict) else {}
     same_submission = previous.get("fingerprint", {}).get("submission") == graded_with.get("submission")
     why = fingerprint.changes(previous.get("fingerprint", {}), graded_with) if previous else []
+    if previous and not why:
+        why = ["graded again unchanged (--force)"]
     questions: dict[str, dict] = {}
     with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gb:
         sub = gb.find_submission(assignment, student)
@@ -209,14 +212,14 @@ def after_grading(app, folder: Path, student: str, assignment: str, job, graded_
             "questions": questions}
     changes = {q: e for q, e in questions.items()
                if "previous" in e and abs(e["previous"] - (e.get("regraded_score", e["score"]))) > 1e-9}
-    if previous and why and (changes or previous.get("questions", {}).keys() != questions.keys()):
+    kept = {q: e for q, e in questions.items() if "kept" in e}
+    if previous and (changes or kept):
         data["regrade"] = {"why": why, "same_submission": same_submission,
                            "questions": {q: {"old": e["previous"],
                                              "new": e.get("regraded_score", e["score"]),
                                              "final": e["score"], "max_score": e["max_score"],
-                                             "kept": "kept" in e} for q, e in changes.items()}}
-    elif previous.get("regrade") and not why:
-        data["regrade"] = previous["regrade"]       # graded again unchanged (--force): kept
+                                             "kept": "kept" in e}
+                                         for q, e in {**changes, **kept}.items()}}
     _write(folder, data)
     return data
 

@@ -54,8 +54,8 @@ _STUDENT_WORDS = {
                  "to other numbers",
     "none": "your code returned None (a missing `return`?)",
     "type": "your code did not return numbers",
-    "shape": "your answer has another shape than expected: check which axis is time, which "
-             "is the batch, and whether a vector should be a row, a column or plain",
+    "shape": "your answer has another shape than the expected one (check which axis is time, which "
+             "is the batch, and whether a vector should be a row, a column or plain)",
     "float32": "your answer is float32, but this course works in float64",
     "nonfinite": "your answer contains NaN or infinity: look for an overflow (exp of a large "
                  "number?), a division by zero or the logarithm of 0",
