@@ -172,7 +172,9 @@ def figure(data: dict):
     ax.set_ylabel("question")
     ax.set_title(f"{data['assignment']}: students per question and mistake "
                  f"({data['graded']} graded)", fontsize=11)
-    fig.colorbar(image, ax=ax, label="students")
+    from matplotlib.ticker import MaxNLocator
+
+    fig.colorbar(image, ax=ax, label="students", ticks=MaxNLocator(integer=True))
     fig.tight_layout()
     return fig, columns
 
@@ -188,7 +190,7 @@ th{background:#f3f5f8}td.n{text-align:right;white-space:nowrap}.muted{color:#555
 pre{margin:0;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-word}
 .sbs{display:grid;grid-template-columns:1fr 1fr;gap:.5em}.sbs>div{border:1px solid #ddd;padding:.4em;overflow-x:auto}
 mark{background:#fff0a8}details{margin:.2em 0}summary{cursor:pointer}
-ol.teach li{margin:.3em 0}.tag{display:inline-block;font-size:.8em;padding:0 .4em;border-radius:.3em;background:#e8eef7;margin-right:.3em}
+ol.teach li{margin:.3em 0}ul.legend{list-style:none;padding-left:0}.tag{display:inline-block;font-size:.8em;padding:0 .4em;border-radius:.3em;background:#e8eef7;margin-right:.3em}
 @media (max-width:640px){.sbs{grid-template-columns:1fr}}
 """
 
@@ -324,7 +326,7 @@ of the question's score with the rest of the score (below 0.2: the question tell
 <div class=wrap><table><tr><th>question</th><th>failed</th><th>difficulty</th>
 <th>discrimination</th><th>mistakes (students)</th><th>taught in</th></tr>{''.join(rows)}</table></div>
 <figure><img src="{FILES['figure']}" alt="{for_html(alt)}" width="700">
-<figcaption>Students per question and mistake. {'<ol class="muted">' + legend + '</ol>' if legend else ''}</figcaption></figure>
+<figcaption>Students per question and mistake. {'<ul class="muted legend">' + legend + '</ul>' if legend else ''}</figcaption></figure>
 <h2>Whose work to look at</h2>
 {_similarity_html(analysis)}
 <h2>Regrades</h2>
