@@ -19,11 +19,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import make_class
 import nbformat
 import numpy as np
 import pytest
-from scripted_class import ASSIGNMENTS
+from scripted_class import ASSIGNMENTS  # first: it puts tests/submissions on sys.path
+
+import make_class  # noqa: E402,I001
 
 from grader import leaks
 from grader.grading import classreport, misconceptions, similarity, verdicts

@@ -63,7 +63,7 @@ class Settings:
                                  # else wrote: pair_cells * log2(N / 2) bits
     cell_score: float = 0.5      # a cell is shown for a flagged pair from this score
     source_score: float = 0.5    # a cell mostly made of one source's distinctive code
-    source_weight: float = 8.0
+    source_prints: int = 20      # and at least this many distinctive fingerprints (a function's worth)
     behaviour_max_group: int = 3   # same wrong numbers shared by at most this many students
 
 
@@ -398,6 +398,7 @@ def analyse_cells(assignment: str, cells: dict[str, dict[str, str]], solution: d
                 continue
             # by module: a cell may copy several functions of one reference module
             hits: dict[str, float] = defaultdict(float)
+            counts: dict[str, int] = defaultdict(int)
             names: dict[str, set[str]] = defaultdict(set)
             for h, w in mine.items():
                 groups = {_group(name) for name in index.get(h, ())}
@@ -405,11 +406,21 @@ def analyse_cells(assignment: str, cells: dict[str, dict[str, str]], solution: d
                     names[_group(name)].add(name)
                 for group in groups:
                     hits[group] += w
+                    counts[group] += 1
             own = sum(mine.values())
             for group, w in hits.items():
-                if w >= settings.source_weight and w / own >= settings.source_score:
+                if counts[group] >= settings.source_prints and w / own >= settings.source_score:
                     findings.append(Finding(q, [s], group, min(1.0, w / own), ["source"],
                                             min(1.0, w / own), w, ", ".join(sorted(names[group]))))
+
+    # the solutions: a student whose code is the solution's in one short cell may have written
+    # it alike; in two cells or more, the solution is listed (markers always are)
+    per_student = defaultdict(list)
+    for f in findings:
+        if f.source.startswith("solution:") and "markers" not in f.evidence:
+            per_student[f.students[0]].append(f)
+    lone = {id(fs[0]) for fs in per_student.values() if len(fs) < 2}
+    findings = [f for f in findings if id(f) not in lone]
 
     def rank(f: Finding):
         return (-("markers" in f.evidence), -("behaviour" in f.evidence), -f.score,

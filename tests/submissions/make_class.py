@@ -144,7 +144,7 @@ MISTAKES = {
     "01_rnn_by_hand": {"m1": "forward-forgot-output-bias", "m2": "linear-still-has-tanh"},
     "02_hmm_dice": {"m1": "viterbi-forgot-start", "m2": "counting-ignored-pseudocount"},
     "03_embeddings": {"m1": "cross-entropy-summed", "m2": "rnn-forgot-tanh"},
-    "04_rnnlm": {"m1": "perplexity-mean-of-exp", "m2": "affine-forgot-bias-gradient"},
+    "04_rnnlm": {"m1": "perplexity-mean-of-exp", "m2": "loss-divided-by-all-positions"},
     "05_mrnn": {"m1": "temperature-not-clipped", "m2": "noise-missing-minus"},
     "06_tang_poems": {"m1": "vocabulary-ties-first-seen", "m2": "write-eos-dropped"},
 }
