@@ -268,3 +268,24 @@ def test_the_report_page_in_a_browser(small_class):
         driver.quit()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_hostile_student_id_and_code_stay_text(tmp_path):
+    """Ids, code and kernel-made words are escaped on the page (no fixture: made-up data)."""
+    evil_id, evil_code = '"><img src=x onerror=alert(1)>', "x = 1\n</pre><script>alert(2)</script>\n"
+    questions = [f"q{k}-a" for k in range(1, 5)]
+    shared = {q: evil_code + "".join(f"v{k} = {k} * {j} + {q[1]}\n" for j in range(6)) for k, q in
+              enumerate(questions)}
+    cells = {evil_id: dict(shared), "other": dict(shared)}
+    cells.update({f"s{i}": {q: f"y = {i}\n" for q in questions} for i in range(10)})
+    analysis = similarity.analyse_cells("a", cells, {q: "def f():\n    pass\n" for q in questions}, {}, {})
+    assert analysis.findings, "the two alike cells are a finding"
+    data = {"assignment": "a", "graded": 12, "questions": [
+        {"question": "q1-tests", "failed": 1, "graded": 12, "difficulty": 0.9, "discrimination": 0.1,
+         "max_score": 1.0, "notebook": "a", "section": None,
+         "mistakes": [{"kind": "values", "message": "<b>unrecognised</b>", "count": 1,
+                       "students": [evil_id]}]}]}
+    page = classreport._page(data, {"students": 12, "max_score": 1.0}, [("values", "<b>unrecognised</b>")],
+                             analysis, "", None)
+    assert "<script" not in page and "<img src=x" not in page and "<b>unrecognised" not in page
+    assert for_html(evil_id) in page
