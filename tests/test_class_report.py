@@ -227,6 +227,10 @@ def test_no_hidden_expected_value_reaches_the_feedback(small_class, tmp_path):
 def test_the_report_page_in_a_browser(small_class):
     """index.html of chapter 1 in headless Chromium: no console error, nothing requested from
     another host, the figure loaded, a side-by-side view opens."""
+    check_page_in_browser(small_class.exports["local"] / FIRST / "report")
+
+
+def check_page_in_browser(folder: Path) -> None:
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -239,7 +243,6 @@ def test_the_report_page_in_a_browser(small_class):
     from selenium.webdriver.common.by import By
     from test_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
 
-    folder = small_class.exports["local"] / FIRST / "report"
     handler = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -308,7 +308,8 @@ def _page(data: dict, summary: dict, columns, analysis, regrades: str, book_url:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'">
+<link rel="icon" href="data:,">
 <title>Class report: {for_html(data['assignment'])}</title><style>{CSS}</style></head>
 <body>
 <h1>Class report: {for_html(data['assignment'])}</h1>
