@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "check": "grader.cli.check",
     "feedback": "grader.cli.feedback",
     "report": "grader.cli.report",
+    "similarity": "grader.cli.similarity",
     "register": "grader.cli.register",
     "export": "grader.cli.export",
     "publish": "grader.cli.publish",

@@ -66,4 +66,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"grader autograde: {exc}", file=sys.stderr)
         return 2
     print(format_table(batch))
+    if getattr(batch, "regrade_report", ""):
+        print(f"regrade report (old and new score per question, and why): {batch.regrade_report}")
     return 1 if batch.failures else 0

@@ -9,6 +9,11 @@
                 kernel with plain data; ``kernel_side``: what answers them in the kernel)
 ``gradebook``   the lock, WAL mode and shared engine around nbgrader's gradebook
 ``autograde``   the batch: canary, intake, nbgrader's pipeline N at a time, the table
+``misconceptions`` why a failed question failed (a mistake a test names, or what was seen);
+``insight``     the sidecar beside the fingerprint: those records, behaviour digests on
+                class-common inputs, regrades and the ``never_lower`` policy
+``similarity``  which submissions to look at side by side (rare shared code, the same wrong
+                answers, the course's own code); ``classreport``: the instructor's page
 ``feedback``, ``report``, ``late``, ``lms``: what students and instructors get afterwards;
 ``selfcheck`` and ``bundle``: the students' side.
 """
