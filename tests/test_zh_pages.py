@@ -72,3 +72,11 @@ def test_the_ways_in_read_in_chinese_on_the_chinese_site():
     assert zh["n_exercises"] == "六" and en["n_exercises"] == "six"
     assert zh["python_versions"] == "3.11、3.12 或 3.13"
     assert zh["launch_menu"].startswith("位于本站") and zh["kit_pip"] == en["kit_pip"]
+
+
+def test_inline_math_over_a_line_break_is_one_formula():
+    english = "(with rows, $\\partial L = (x)\\,\nW_h^\\top$). Over $k$ steps the $W_h$ part"
+    assert blocks.invariants(english)["math"] == ["$W_h$", "$\\partial L = (x)\\, W_h^\\top$", "$k$"]
+    good = "（用行向量表示，$\\partial L = (x)\\, W_h^\\top$）。经过 $k$ 步，$W_h$ 这一部分"
+    assert blocks.differences(english, good) == []
+    assert blocks.differences(english, good.replace("$k$", "k"))

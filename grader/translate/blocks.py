@@ -132,7 +132,8 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- invariants
 
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
+# inline math may run over a line break of its paragraph (not over a blank line)
+_MATH = re.compile(r"\$\$.+?\$\$|\$(?:[^$\n]|\n(?![ \t]*\n))+?\$", re.S)
 _ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
 _TARGET = re.compile(r"<([^<>]+)>\s*$")
 _LABEL = re.compile(r"^\s*(?:\(([\w-]+)\)=|:name:\s*(\S+)|:label:\s*(\S+))", re.M)
@@ -155,7 +156,7 @@ def invariants(text: str) -> dict[str, list[str]]:
         else:
             roles.append(f"{name}:{body.strip()}")
     return {
-        "math": sorted(m.strip() for m in _MATH.findall(_without_code(text))),
+        "math": sorted(" ".join(m.split()) for m in _MATH.findall(_without_code(text))),
         "roles": sorted(roles),
         "labels": sorted(next(g for g in m if g) for m in _LABEL.findall(text)),
         "links": sorted(a or b for a, b in _LINK.findall(text)),
