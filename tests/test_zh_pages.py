@@ -80,3 +80,11 @@ def test_inline_math_over_a_line_break_is_one_formula():
     good = "（用行向量表示，$\\partial L = (x)\\, W_h^\\top$）。经过 $k$ 步，$W_h$ 这一部分"
     assert blocks.differences(english, good) == []
     assert blocks.differences(english, good.replace("$k$", "k"))
+
+
+def test_the_chinese_edition_buttons_speak_chinese():
+    import yaml
+
+    config = pages.zh_config(yaml.safe_load((ROOT / "_config.yml").read_text()), ROOT)["sphinx"]["config"]
+    assert config["nb_code_prompt_show"] == "显示代码" and config["togglebutton_hint"] == "点击展开"
+    assert config["rnns_course_root"] == str(ROOT)

@@ -36,6 +36,8 @@ ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
           "(This page is not translated yet.)\n```")
 TITLE = "从零实现循环神经网络 · RNNs from Scratch"
+ZH_BUTTONS = {"nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码",
+              "togglebutton_hint": "点击展开", "togglebutton_hint_hide": "点击收起"}
 
 
 # {doc} links to an exercise page name the Chinese page (exercises/<a>/<a>.zh)
@@ -109,6 +111,8 @@ def zh_config(config: dict, root: Path) -> dict:
     cfg["rnns_editions"] = ["en", "zh"]
     cfg["rnns_lite_dir"] = str(root / "_build" / "lite")
     cfg["rnns_course_root"] = str(root)   # the student edition, the kit's Python versions
+    # the buttons of hidden code (the book hides inputs only) and of the hints' dropdowns
+    cfg.update(ZH_BUTTONS)
     cfg["html_static_path"] = [str(root / p) for p in cfg.get("html_static_path", [])]
     cfg["html_extra_path"] = [str(root / p) for p in cfg.get("html_extra_path", [])]
     if "grader.site.language" not in cfg["extensions"]:
