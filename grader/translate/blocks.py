@@ -132,7 +132,7 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- invariants
 
-# inline math may run over a line break of its paragraph (not over a blank line)
+# display math, or inline math (which may wrap onto the next line, not across a blank one)
 _MATH = re.compile(r"\$\$.+?\$\$|\$(?:[^$\n]|\n(?![ \t]*\n))+?\$", re.S)
 _ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
 _TARGET = re.compile(r"<([^<>]+)>\s*$")
