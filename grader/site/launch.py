@@ -128,7 +128,8 @@ def _note_lite(app, config):
 def setup(app):
     app.setup_extension("grader.site.plan")  # the instructor guide, read again when the material changes
     app.add_config_value("rnns_lite_dir", "_build/lite", "html")
-    app.add_config_value("rnns_lite_built", False, "html")
+    # "env": the {lite} role is resolved when a page is read, so a change re-reads every page
+    app.add_config_value("rnns_lite_built", False, "env")
     app.add_config_value("rnns_course_root", "", "html")
     app.connect("config-inited", _note_lite)
     app.connect("config-inited", _student_edition)
