@@ -39,7 +39,11 @@ def _sources(root: Path) -> list[Path]:
     from grader.translate import exercises, pages
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    found = [root / f"{n}.md" for n in pages.toc_files(toc) if not n.startswith("exercises/")]
+    found = [(root / f"{n}.md").resolve() for n in pages.toc_files(toc)
+             if not n.startswith("exercises/")]
+    # files the pages include (book/ways_in.md) are translated on their own
+    for page in list(found):
+        found += [path for path in pages.included(page, root) if path not in found]
     return found + [root / "solutions" / a / f"{a}.ipynb" for a in exercises.assignments(root)]
 
 

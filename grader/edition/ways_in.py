@@ -22,6 +22,9 @@ README_BEGIN = ("<!-- ways-in: generated from book/ways_in.md by `python -m grad
 README_END = "<!-- /ways-in -->"
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve")
+# The Chinese edition's site (grader.translate) includes its translation of book/ways_in.md,
+# which reads these values in Chinese: 六个练习笔记本, 3.11、3.12 或 3.13.
+NUMBER_WORDS_ZH = ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 _SUBSTITUTION = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _MYST_ONLY = re.compile(r"\{[\w:-]+\}`|^\s*(```|:::)\s*\{", re.MULTILINE)
 
@@ -30,8 +33,9 @@ class WaysInError(ValueError):
     """``book/ways_in.md`` uses something that cannot be rendered everywhere."""
 
 
-def number_word(n: int) -> str:
-    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+def number_word(n: int, language: str = "en") -> str:
+    words = NUMBER_WORDS_ZH if language == "zh" else NUMBER_WORDS
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
 
 
 def exercise_names(root: Path = ROOT) -> list[str]:
@@ -52,15 +56,22 @@ def python_versions(root: Path = ROOT) -> list[str]:
     return [f"3.{minor}" for minor in range(int(low.group(1)), int(high.group(1)))]
 
 
-def _or_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+def _or_list(items: list[str], language: str = "en") -> str:
+    if len(items) == 1:
+        return items[0]
+    if language == "zh":
+        return f"{'、'.join(items[:-1])} 或 {items[-1]}"
+    return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
-def substitutions(root: Path = ROOT, target: str = "site") -> dict[str, str]:
+def substitutions(root: Path = ROOT, target: str = "site", language: str = "en") -> dict[str, str]:
     """Name -> Markdown for ``target``: ``site`` (the book's pages), ``readme`` (the
-    instructor's README) or ``edition`` (the student edition's README, in that repository)."""
+    instructor's README) or ``edition`` (the student edition's README, in that repository),
+    in ``language`` (``en``, or ``zh`` for the Chinese edition's site)."""
     if target not in ("site", "readme", "edition"):
         raise ValueError(f"no such target {target!r}")
+    if language not in ("en", "zh"):
+        raise ValueError(f"no such language {language!r}")
     edition = student_edition(root)
     site_link = "of this site" if target == "site" else f"of the [course site]({edition.site})"
     here = "this repository" if target == "edition" else f"[{edition.org}/{edition.repo}]({edition.url})"
@@ -70,12 +81,15 @@ def substitutions(root: Path = ROOT, target: str = "site") -> dict[str, str]:
         "kit_pip": f'`pip install "{edition.pip_requirement()}"`',
         "launch_menu": f"at the top of every chapter and exercise page {site_link}",
     }
+    if language == "zh":
+        where = "本站" if target == "site" else f"[课程网站]({edition.site})"
+        values["launch_menu"] = f"位于{where}每一章和每个练习页面的顶部"
     # Counted from the course's files; a book built from a part of the course (the site's
     # tests build small broken ones) lacks them, and a page that used them would fail there.
     if (Path(root) / "exercises").is_dir():
-        values["n_exercises"] = number_word(len(exercise_names(root)))
+        values["n_exercises"] = number_word(len(exercise_names(root)), language)
     if (Path(root) / "pyproject.toml").is_file():
-        values["python_versions"] = _or_list(python_versions(root))
+        values["python_versions"] = _or_list(python_versions(root), language)
     return values
 
 

@@ -86,11 +86,22 @@ def lite_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     from docutils import nodes
 
     env = inliner.document.settings.env
+    chinese = _language(env.config) == "zh"   # the Chinese edition opens the Chinese notebook
     if not env.config.rnns_lite_built:
-        return [nodes.emphasis(text="(not in this build of the site)")], []
+        return [nodes.emphasis(text="（本站的这次构建不含 JupyterLite）" if chinese
+                               else "(not in this build of the site)")], []
     up = "../" * env.docname.count("/")
-    uri = f"{up}{LITE_APP}?path={quote(text.strip())}.ipynb"
-    return [nodes.reference(rawtext, f"{text.strip()}.ipynb in the browser", refuri=uri)], []
+    name = f"{text.strip()}.zh.ipynb" if chinese else f"{text.strip()}.ipynb"
+    if chinese:   # the Chinese edition is served under zh/, JupyterLite at the site's root
+        up += "../"
+    uri = f"{up}{LITE_APP}?path={quote(name)}"
+    label = f"在浏览器中打开 {name}" if chinese else f"{name} in the browser"
+    return [nodes.reference(rawtext, label, refuri=uri)], []
+
+
+def _language(config) -> str:
+    # rnns_language is grader.site.language's ("zh" in the Chinese edition's build)
+    return getattr(config, "rnns_language", "en") or "en"
 
 
 def _student_edition(app, config):
@@ -99,12 +110,13 @@ def _student_edition(app, config):
     from grader.edition.config import student_edition
     from grader.edition.ways_in import substitutions
 
-    root = Path(app.srcdir)
+    # the Chinese edition is built from sources written elsewhere: it names the course's root
+    root = Path(config.rnns_course_root or app.srcdir)
     edition = student_edition(root)
     config.html_theme_options = {**config.html_theme_options, "repository_url": edition.url,
                                  "repository_branch": edition.branch}
     config.myst_substitutions = {**(config.myst_substitutions or {}),
-                                 **substitutions(root, "site")}
+                                 **substitutions(root, "site", _language(config))}
 
 
 def _note_lite(app, config):
@@ -116,7 +128,9 @@ def _note_lite(app, config):
 def setup(app):
     app.setup_extension("grader.site.plan")  # the instructor guide, read again when the material changes
     app.add_config_value("rnns_lite_dir", "_build/lite", "html")
-    app.add_config_value("rnns_lite_built", False, "html")
+    # "env": the {lite} role is resolved when a page is read, so a change re-reads every page
+    app.add_config_value("rnns_lite_built", False, "env")
+    app.add_config_value("rnns_course_root", "", "html")
     app.connect("config-inited", _note_lite)
     app.connect("config-inited", _student_edition)
     app.add_role("lite", lite_role)

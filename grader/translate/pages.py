@@ -12,6 +12,8 @@ build) writes a complete Jupyter Book project:
   the Chinese build executes nothing;
 * a plain page (references, glossary, ...) is translated block by block;
 * a page without a catalogue yet is the English page under a notice (``本页尚未译成中文``);
+* a file that pages include (``{include}``, such as ``book/ways_in.md``) is translated by its
+  own catalogue and written beside them (:func:`included`);
 * the exercise pages are the Chinese notebooks of ``zh/exercises/``;
 * ``_config.yml`` (the English one with ``language: zh_CN``, Chinese search, execution off,
   the language switch) and ``_toc.yml`` (the English one, exercises renamed ``<a>.zh``).
@@ -34,14 +36,30 @@ ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
           "(This page is not translated yet.)\n```")
 TITLE = "从零实现循环神经网络 · RNNs from Scratch"
+ZH_BUTTONS = {"nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码",
+              "togglebutton_hint": "点击展开", "togglebutton_hint_hide": "点击收起"}
 
 
 # {doc} links to an exercise page name the Chinese page (exercises/<a>/<a>.zh)
 _EXERCISE_DOC = re.compile(r"(\{doc\}`(?:[^`<]*<)?[./]*exercises/([\w-]+)/)\2(>?`)")
+# and a {download} of an exercise notebook downloads the Chinese one (<a>.zh.ipynb)
+_EXERCISE_DOWNLOAD = re.compile(r"(\{download\}`(?:[^`<]*<)?[./]*exercises/([\w-]+)/)\2\.ipynb(>?`)")
+_INCLUDE = re.compile(r"^[ \t]*(?:`{3,}|:{3,})\{include\}[ \t]+(\S+)[ \t]*$", re.M)
 
 
 def zh_links(text: str) -> str:
-    return _EXERCISE_DOC.sub(lambda m: f"{m.group(1)}{m.group(2)}.zh{m.group(3)}", text)
+    text = _EXERCISE_DOC.sub(lambda m: f"{m.group(1)}{m.group(2)}.zh{m.group(3)}", text)
+    return _EXERCISE_DOWNLOAD.sub(lambda m: f"{m.group(1)}{m.group(2)}.zh.ipynb{m.group(3)}", text)
+
+
+def included(page: Path, root: Path = ROOT) -> list[Path]:
+    """The files that ``page`` includes with ``{include}`` (inside ``root``), in order."""
+    out = []
+    for target in _INCLUDE.findall(page.read_text(encoding="utf-8")):
+        path = (page.parent / target).resolve()
+        if path.is_relative_to(root.resolve()) and path.is_file() and path not in out:
+            out.append(path)
+    return out
 
 
 class PagesError(RuntimeError):
@@ -111,6 +129,9 @@ def zh_config(config: dict, root: Path, words: Path | None = None) -> dict:
     cfg["rnns_language"] = "zh"
     cfg["rnns_editions"] = ["en", "zh"]
     cfg["rnns_lite_dir"] = str(root / "_build" / "lite")
+    cfg["rnns_course_root"] = str(root)   # the student edition, the kit's Python versions
+    # the buttons of hidden code (the book hides inputs only) and of the hints' dropdowns
+    cfg.update(ZH_BUTTONS)
     cfg["html_static_path"] = [str(root / p) for p in cfg.get("html_static_path", [])]
     cfg["html_extra_path"] = [str(root / p) for p in cfg.get("html_extra_path", [])]
     if "grader.site.language" not in cfg["extensions"]:
@@ -149,6 +170,9 @@ def translate_notebook_page(nb: nbformat.NotebookNode, table: dict[str, str],
         lines[at:at] = ["", NOTICE, ""]
         first.source = "\n".join(lines)
     nb.metadata.pop("source_map", None)   # line numbers of the .md: not this file's
+    # the English build's outputs are the page's, even where that build executes the page
+    # every time (mystnb: execution_mode: force): the Chinese build executes nothing
+    nb.metadata.get("mystnb", {}).pop("execution_mode", None)
     return nb
 
 
@@ -158,9 +182,11 @@ def _link(target: Path, link: Path) -> None:
         os.symlink(target, link)
 
 
-def executed_notebook(page: Path, cache_dir: Path) -> nbformat.NotebookNode:
+def executed_notebook(page: Path, cache_dir: Path, root: Path = ROOT) -> nbformat.NotebookNode:
     """The English page as the English build executed it: its cells with their outputs
-    (glued values included), from the execution cache."""
+    (glued values included), from the execution cache, or, for a page that the English
+    build executes every time (``mystnb: execution_mode: force``, never cached), from the
+    notebook and glue data that build wrote (:func:`written_notebook`)."""
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
@@ -168,9 +194,36 @@ def executed_notebook(page: Path, cache_dir: Path) -> nbformat.NotebookNode:
     try:
         _, merged = get_cache(str(cache_dir)).merge_match_into_notebook(nb)
     except KeyError:
-        raise PagesError(f"{page.name}: its code is not in the execution cache {cache_dir}: "
-                         "build the English book first (make book)") from None
+        written = written_notebook(page, nb, cache_dir.parent / "jupyter_execute", root)
+        if written is None:
+            raise PagesError(f"{page.name}: its code is not in the execution cache {cache_dir}: "
+                             "build the English book first (make book)") from None
+        return written
     return merged
+
+
+def written_notebook(page: Path, nb: nbformat.NotebookNode, folder: Path,
+                     root: Path = ROOT) -> nbformat.NotebookNode | None:
+    """The executed notebook that the English build wrote for ``page`` into ``folder``
+    (``_build/jupyter_execute/<page>.ipynb``), with its glued values (``.glue.json``, which
+    myst-nb takes out of the outputs) put back; None unless its code is ``nb``'s."""
+    rel = page.resolve().relative_to(root.resolve()).with_suffix("")
+    path = folder / rel.with_suffix(".ipynb")
+    if not path.is_file():
+        return None
+    written = nbformat.read(str(path), as_version=4)
+    code = lambda book: [c.source.strip() for c in book.cells if c.cell_type == "code"]
+    if code(written) != code(nb):
+        return None   # written by an older build of the page
+    glue = folder / rel.with_suffix(".glue.json")
+    if glue.is_file():
+        first = next(c for c in written.cells if c.cell_type == "code")
+        for output in json.loads(glue.read_text(encoding="utf-8")).values():
+            # as glue() wrote it: myst-nb strips the prefix of the data's types when it reads it
+            prefix = output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
+            output["data"] = {prefix + kind: value for kind, value in output["data"].items()}
+            first.outputs.append(nbformat.from_dict(output))
+    return written
 
 
 def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
@@ -182,7 +235,8 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    summary = {"translated": [], "not_translated": [], "notebook_pages": []}
+    summary = {"translated": [], "not_translated": [], "notebook_pages": [], "included": []}
+    includes: list[Path] = []
     for name in toc_files(toc):
         parts = name.split("/")
         if parts[0] == "exercises":
@@ -195,11 +249,12 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
             cat = catalogue.catalogue_path(root / "solutions" / parts[1] / f"{parts[1]}.ipynb", root)
         else:
             page = root / f"{name}.md"
+            includes += [p for p in included(page, root) if p not in includes]
             cat = catalogue.catalogue_path(page, root)
             table = catalogue.translations(cat)
             text = page.read_text(encoding="utf-8")
             if catalogue.is_notebook_page(text):
-                nb = translate_notebook_page(executed_notebook(page, executed), table,
+                nb = translate_notebook_page(executed_notebook(page, executed, root), table,
                                              cat.is_file())
                 dest = out / f"{name}.ipynb"
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +265,15 @@ def build_source(out: Path, executed: Path, root: Path = ROOT) -> dict:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(translate_text_page(text, table, cat.is_file()), encoding="utf-8")
         summary["translated" if cat.is_file() else "not_translated"].append(name)
+    # an included file without a catalogue stays English, without a notice: it is a part of
+    # a page, which says whether it is translated
+    for path in includes:
+        text = path.read_text(encoding="utf-8")
+        table = catalogue.translations(catalogue.catalogue_path(path, root))
+        dest = out / path.relative_to(root.resolve())
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(zh_links(blocks.apply(text, blocks.split(text), table)), encoding="utf-8")
+        summary["included"].append(path.relative_to(root.resolve()).as_posix())
     # what the pages read or link, shared with the English edition
     for rel in ("book/results", "book/references.bib", "dist"):
         _link(root / rel, out / rel)
