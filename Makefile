@@ -22,25 +22,35 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 # The site works offline: MathJax is served from the site itself, not from a CDN.
-# `make book` fetches a pinned MathJax 3 from the npm registry (npm pack, checksum
-# verified) into _build/vendor/mathjax, which _config.yml adds to html_static_path.
-MATHJAX_VERSION := 3.2.2
-MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
-MATHJAX_DIR     := _build/vendor/mathjax
+# `make book` fetches a pinned MathJax 4 and its default font (New Computer Modern, a
+# separate npm package that MathJax would otherwise load from a CDN) from the npm registry
+# (npm pack, checksums verified) into _build/vendor/mathjax, which _config.yml adds to
+# html_static_path (and points MathJax's font path at: loader.paths.fonts). MathJax 4 breaks
+# long display equations to the column's width, which version 3 could not.
+MATHJAX_VERSION    := 4.1.3
+MATHJAX_SHA256     := b7109f516f3d842de62b95d653e35fa0976dc223706a2a77440e7f7723f0c54d
+MATHJAX_FONT       := mathjax-newcm-font
+MATHJAX_FONT_SHA256 := 87d7b869c6a2a6169d9a53acc4eab6c846a9cbe11752738226461bb5070c8b88
+MATHJAX_DIR        := _build/vendor/mathjax
+MATHJAX_TMP        := _build/vendor/.tmp
 
 mathjax: $(MATHJAX_DIR)/.v$(MATHJAX_VERSION)
 
 $(MATHJAX_DIR)/.v$(MATHJAX_VERSION):
 	@command -v npm >/dev/null || { echo "make book needs npm to fetch MathJax (apt-get install npm)" >&2; exit 1; }
-	rm -rf $(MATHJAX_DIR) _build/vendor/.tmp && mkdir -p _build/vendor/.tmp
-	cd _build/vendor/.tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
-	echo "$(MATHJAX_SHA256)  _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum --check --quiet
-	tar -xzf _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor/.tmp
-	# Only what the CommonHTML output needs (with its menu, accessibility and TeX extensions).
-	mkdir -p $(MATHJAX_DIR)/output
-	cd _build/vendor/.tmp/package && cp -r LICENSE es5/tex-mml-chtml.js es5/input es5/a11y es5/ui es5/sre es5/adaptors $(CURDIR)/$(MATHJAX_DIR)/
-	cp -r _build/vendor/.tmp/package/es5/output/chtml $(MATHJAX_DIR)/output/
-	rm -rf _build/vendor/.tmp
+	rm -rf $(MATHJAX_DIR) $(MATHJAX_TMP) && mkdir -p $(MATHJAX_TMP)/font
+	cd $(MATHJAX_TMP) && npm pack --silent mathjax@$(MATHJAX_VERSION) @mathjax/$(MATHJAX_FONT)@$(MATHJAX_VERSION) >/dev/null \
+	    || { echo "MathJax $(MATHJAX_VERSION) cannot be fetched from the npm registry (offline?): make book needs it once" >&2; exit 1; }
+	printf '%s  %s\n' $(MATHJAX_SHA256) $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz \
+	    $(MATHJAX_FONT_SHA256) $(MATHJAX_TMP)/mathjax-$(MATHJAX_FONT)-$(MATHJAX_VERSION).tgz | sha256sum --check --quiet
+	tar -xzf $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX_TMP)
+	tar -xzf $(MATHJAX_TMP)/mathjax-$(MATHJAX_FONT)-$(MATHJAX_VERSION).tgz -C $(MATHJAX_TMP)/font
+	# The CommonHTML output with its TeX extensions, menu and accessibility parts (speech
+	# rules for the menu's speech option); the font's CommonHTML data and web fonts.
+	mkdir -p $(MATHJAX_DIR)/fonts/$(MATHJAX_FONT)
+	cd $(MATHJAX_TMP)/package && cp -r LICENSE tex-mml-chtml.js input a11y ui sre $(CURDIR)/$(MATHJAX_DIR)/
+	cd $(MATHJAX_TMP)/font/package && cp -r package.json chtml.js chtml $(CURDIR)/$(MATHJAX_DIR)/fonts/$(MATHJAX_FONT)/
+	rm -rf $(MATHJAX_TMP)
 	touch $@
 
 # The exercises in the browser: JupyterLite with a Pyodide kernel, served under lite/.

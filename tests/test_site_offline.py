@@ -158,10 +158,12 @@ def test_stylesheets_load_nothing_from_another_host(site):
 
 
 def test_mathjax_is_the_local_copy(site):
-    """Pages with math load MathJax 3 from _static/mathjax, which holds its fonts too."""
+    """Pages with math load MathJax 4 from _static/mathjax, which holds its font too, and
+    tell it to look for the font there (its default is a CDN)."""
     mathjax = site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").is_file(), "MathJax was not copied: run `make book`"
-    assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    font = mathjax / "fonts" / "mathjax-newcm-font"
+    assert list((font / "chtml" / "woff2").glob("*.woff2")) and (font / "chtml" / "dynamic").is_dir()
     with_math = 0
     for page in pages(site):
         html = page.read_text(encoding="utf-8")
@@ -175,6 +177,7 @@ def test_mathjax_is_the_local_copy(site):
         for url in scripts:
             assert not is_remote(url), f"{page.relative_to(site)} loads MathJax from {url}"
             assert local_target(page, url, site).resolve() == (mathjax / "tex-mml-chtml.js").resolve()
+        assert '"fonts": "[mathjax]/fonts"' in html, f"{page.relative_to(site)}: MathJax's font path"
     assert with_math >= 2, "expected math on the chapters and the notation page"
 
 
