@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install mathjax lite-fetch lite book test test-scale release release-check nbfmt clean
+.PHONY: install mathjax lite-fetch lite pdf book test test-scale release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -83,8 +83,25 @@ _build/lite/.built: $(LITE_CACHE)/.v$(PYODIDE_VERSION) $(LITE_INPUTS) | install
 	$(BIN)/python -m grader lite --cache $(LITE_CACHE) --out _build/lite
 	touch $@
 
+# The PDF edition (`make pdf`; `make book` builds it first, so that every page's download menu
+# links it; `make book PDF=0` skips it): the whole book as one page (jupyter-book's singlehtml
+# builder, from the same execution cache as the site, so the same executed notebooks), printed
+# by Debian's headless Chromium with the print stylesheet (book/_static/book.css) by
+# `python -m grader pdf`, which fails if anything would not fit the paper. Built again only
+# when the book's sources, its configuration or the printing code changed.
+PDF ?= 1
+PDF_OUT    := _build/pdf/rnns-from-scratch.pdf
+PDF_INPUTS := $(wildcard _config.yml _toc.yml book/*.md book/*.bib book/_static/* book/results/* \
+                exercises/*/*.ipynb grader/site/*.py grader/reference/*.py grader/cli/pdf.py)
+
+pdf: $(PDF_OUT)
+
+$(PDF_OUT): $(PDF_INPUTS) | install mathjax
+	$(BIN)/jupyter-book build . --builder singlehtml -W --keep-going
+	$(BIN)/python -m grader pdf --site _build/singlehtml --out $@
+
 # The student bundle is built first: the site links it (book/student_guide.md).
-BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite)
+BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if $(filter 1,$(PDF)),pdf)
 
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
@@ -92,6 +109,8 @@ book: $(BOOK_DEPS)
 	$(BIN)/jupyter-book build . -W --keep-going
 	rm -rf _build/html/lite
 	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
+	# The pages link the PDF whenever it exists (grader/site/pdf.py): so is it served.
+	if [ -f $(PDF_OUT) ]; then cp $(PDF_OUT) _build/html/; else rm -f _build/html/rnns-from-scratch.pdf; fi
 
 test: book
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
