@@ -84,12 +84,13 @@ _build/lite/.built: $(LITE_CACHE)/.v$(PYODIDE_VERSION) $(LITE_INPUTS) | install
 	touch $@
 
 # The PDF edition (`make pdf`; `make book` builds it first, so that every page's download menu
-# links it; `make book PDF=0` skips it): the whole book as one page (jupyter-book's singlehtml
+# links it, wherever Debian's Chromium is installed, as on CI; `make book PDF=0` skips it):
+# the whole book as one page (jupyter-book's singlehtml
 # builder, from the same execution cache as the site, so the same executed notebooks), printed
 # by Debian's headless Chromium with the print stylesheet (book/_static/book.css) by
 # `python -m grader pdf`, which fails if anything would not fit the paper. Built again only
 # when the book's sources, its configuration or the printing code changed.
-PDF ?= 1
+PDF ?= $(if $(wildcard /usr/bin/chromium),1,0)
 PDF_OUT    := _build/pdf/rnns-from-scratch.pdf
 PDF_INPUTS := $(wildcard _config.yml _toc.yml book/*.md book/*.bib book/_static/* book/results/* \
                 exercises/*/*.ipynb grader/site/*.py grader/reference/*.py grader/cli/pdf.py)
@@ -106,6 +107,7 @@ BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if 
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
 book: $(BOOK_DEPS)
+	$(if $(filter 1,$(PDF)),,@echo "make book: no PDF edition in this build (PDF=0, or no /usr/bin/chromium: apt-get install chromium chromium-driver)")
 	$(BIN)/jupyter-book build . -W --keep-going
 	rm -rf _build/html/lite
 	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
