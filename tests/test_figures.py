@@ -84,7 +84,8 @@ def test_use_book_figures_in_a_kernel(tmp_path):
         "ax.plot([1, 2]); ax.set_xlabel('x'); ax.set_ylabel('y')\nfig",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(nb, kernel_name="python3", timeout=120,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     shown = [output for cell in nb.cells[1:] for output in cell.outputs
              if output.output_type in ("display_data", "execute_result")]
     assert len(shown) == 2

@@ -1,1 +1,3 @@
-"""Building the course's website: launch links (``launch``) and the in-browser exercises (``lite``)."""
+"""Building the course's website: launch links (``launch``), the in-browser exercises
+(``lite``), the book's figure style and the record of its text sizes (``figures``), and the
+PDF edition (``pdf``)."""
