@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "bundle": "grader.cli.bundle",
     "kit": "grader.cli.kit",
     "lite": "grader.cli.lite",
+    "pdf": "grader.cli.pdf",
     "train": "grader.cli.train",
     "bench": "grader.cli.bench",
     "autograde": "grader.cli.autograde",
