@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
             why = f"bubblewrap cannot run here ({box.bwrap_problem}); " if box.bwrap_problem else ""
             print(f"grader autograde: {why}grading in the {describe(box)}", file=sys.stderr)
-            args.config = [*args.config, "--Sandbox.mode=container"]
+            if not args.sandbox:   # the batch need not try bubblewrap again
+                args.config = [*args.config, "--Sandbox.mode=container"]
     from grader.grading.autograde import autograde, format_table
 
     if not args.verbose:
