@@ -79,11 +79,14 @@ WORLD_WRITABLE_CANDIDATES = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/ru
                              "/var/lock", "/var/crash", "/run/shm", "/var/mail")
 
 NOT_GUARANTEED = (
-    "the kernel's processes are visible to each other and to the grader's process list "
-    "(no PID namespace); files are kept from it by permissions (checked at start-up for the "
-    "course, the grader and the protected paths, nothing else){landlock}; the disk quota is "
-    "checked every {interval:g} s, so a kernel can overshoot it by one file ({fsize} MiB) "
-    "plus what it writes in that time{network}")
+    "there is no PID namespace, so a kernel sees the machine's process list (command lines, "
+    "not memory or environment) and two kernels running at the same time could pass each "
+    "other information through it (a covert channel for collusion; nothing of a kernel "
+    "outlives it); "
+    "files are kept from kernels by permissions, checked at start-up for the course, the "
+    "grader and the protected paths only{landlock}; the disk quota is checked every "
+    "{interval:g} s, so a kernel can overshoot it by one file ({fsize} MiB) plus what it "
+    "writes in that time{network}")
 
 
 class ContainerSandbox(LoggingConfigurable):
@@ -583,13 +586,14 @@ def describe(sandbox) -> str:
     landlock = report.landlock if report else 0
     seccomp = report.seccomp if report else False
     text = NOT_GUARANTEED.format(
-        landlock=(f"; Landlock (ABI {landlock}) also confines reads to the system, Python, "
-                  "the kit and data folders, and writes to the kernel's folder" if landlock
-                  else "; Landlock is not available, so two kernels running at once can leave "
+        landlock=(f" (Landlock, ABI {landlock}, also confines reads to the system, Python, "
+                  "the kit and data folders, and writes to the kernel's own folder)" if landlock
+                  else "; Landlock is not available here, so a kernel can read whatever "
+                       "permissions leave readable, and two kernels running at once can leave "
                        "each other files in world-writable folders until they end"),
         interval=container_settings(sandbox).watch_interval, fsize=sandbox.file_size_mb,
-        network="" if seccomp else "; the seccomp filter is not available, so kernels have "
-                                   "the network")
+        network="" if seccomp else "; the seccomp filter is not available here, so kernels "
+                                   "have the network, keyrings and System V IPC")
     return ("container mode: each kernel runs as a fresh unprivileged uid with the same "
             "limits (memory, processes, file size, open files, CPU), a seccomp filter"
             f"{'' if seccomp else ' (not available here)'}, and everything of its uid removed "
