@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 import container_env
-from grader.grading import container
-from grader.grading.container import clean_uid, uid_block
+from grader.grading import container, container_uids
+from grader.grading.container_uids import clean_uid, uid_block
 
 ROOT = Path(__file__).resolve().parent.parent
 A = "01_rnn_by_hand"
@@ -70,8 +70,7 @@ def test_scripted_class_scores_as_with_bubblewrap(small_class, installed_autogra
             (ref.status, ref.score, ref.max_score, ref.scores), student
         assert (got["reason"], got["notes"]) == (ref.reason, ref.notes), student
         assert (got["seconds_late"], got["late_penalty"]) == (ref.seconds_late, ref.late_penalty)
-    assert container._processes_of is not None
-    assert not [u for u in uid_block(pid) if container._processes_of(u)]
+    assert not [u for u in uid_block(pid) if container_uids._processes_of(u)]
 
 
 def test_refuses_when_a_kernel_could_read_the_grader(tmp_path):
@@ -108,7 +107,7 @@ def test_nothing_of_a_uid_survives_it():
     """A process of a fresh uid (no seccomp filter, to be able to) leaves a file in /tmp and
     in /dev/shm, a System V shared memory segment, a key in its user keyring and a child that
     loops forever; clean_uid removes all of it.  With the filter, the same calls are refused."""
-    uid = container.UIDS.take(container.ContainerSandbox().uid_first)
+    uid = container_uids.UIDS.take(container.ContainerSandbox().uid_first)
     base = container_env.world_readable_tmp("rnns-uid-")
     script, folder = base / "leave.py", base / "k"
     script.write_text(textwrap.dedent(f"""
@@ -147,7 +146,7 @@ def test_nothing_of_a_uid_survives_it():
     def run(seccomp: bool, stay: str) -> dict:
         spec = {"uid": uid, "gid": uid, "cwd": str(folder / "work"), "seccomp": seccomp,
                 "limits": {"nproc": 16}}
-        proc = subprocess.run([sys.executable, "-I", "-S", container.LAUNCHER, "run",
+        proc = subprocess.run([sys.executable, "-I", "-S", container_uids.LAUNCHER, "run",
                                json.dumps(spec), "--", SYSTEM_PYTHON, "-I", str(script), stay],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
@@ -156,11 +155,11 @@ def test_nothing_of_a_uid_survives_it():
     try:
         left = run(False, "stay")
         assert left["shmget"] >= 0 and left["add_key"] > 0 and left["inet"] == "open"
-        assert container._processes_of(uid)
+        assert container_uids._processes_of(uid)
         assert Path(f"/tmp/rnns-left-{uid}").exists()
         found = clean_uid(uid, folder)
         assert found["processes"] >= 1 and found["files"] >= 1 and found["ipc"] >= 1
-        assert not container._processes_of(uid)
+        assert not container_uids._processes_of(uid)
         assert not Path(f"/tmp/rnns-left-{uid}").exists() and not folder.exists()
         assert not Path(f"/dev/shm/rnns-left-{uid}").exists()
         assert f" {uid} " not in Path("/proc/sysvipc/shm").read_text()
@@ -181,7 +180,7 @@ def test_nothing_of_a_uid_survives_it():
 
 
 def test_every_kernel_gets_a_uid_of_its_own():
-    allocator = container.UidAllocator()
+    allocator = container_uids.UidAllocator()
     first = container.ContainerSandbox().uid_first
     taken = [allocator.take(first) for _ in range(50)]
     assert len(set(taken)) == 50

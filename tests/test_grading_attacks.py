@@ -36,7 +36,7 @@ from grading_helpers import build_once
 import container_env
 from grader.course import make_course
 from grader.grading.autograde import autograde, format_table
-from grader.grading.container import uid_block
+from grader.grading.container_uids import uid_block
 from grader.grading.results import BatchResult, StudentResult
 from grader.grading.sandbox import Sandbox
 
