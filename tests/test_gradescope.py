@@ -247,3 +247,12 @@ def test_a_broken_autograder_is_a_zero_with_the_reason(installed_autograder, tmp
     assert results["score"] == 0 and results["extra_data"]["status"] == "grader-error"
     assert "problem of the autograder, not of your work" in results["output"]
     assert oct(os.stat(copy / "source").st_mode & 0o777) == "0o700"
+    # no grader at all (a broken image): run_autograder itself writes the 0
+    shutil.rmtree(copy / "results")
+    proc = container_env.run_in_container(
+        ["/autograder/run_autograder"], autograder=Path(installed_autograder["root"]),
+        env={"RNNS_AUTOGRADER_ROOT": str(copy), "RNNS_GRADER_HOME": str(copy / "nothing")},
+        timeout=60)
+    assert proc.returncode == 0
+    results = json.loads((copy / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "could not start (exit status 127)" in results["output"]

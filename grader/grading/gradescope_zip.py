@@ -58,19 +58,22 @@ def lock_pins(lock: Path) -> dict[str, str]:
 
 def grading_requirements(lock: Path = ROOT / "requirements.lock") -> list[str]:
     """The pinned lines of ``lock`` the grader needs: :data:`GRADING_ROOTS` and every package
-    they require (read from the installed metadata, markers for this interpreter)."""
+    they require, extras included (``jsonschema[format-nongpl]``), read from the installed
+    metadata with the markers evaluated for this interpreter."""
     import importlib.metadata as md
 
     from packaging.requirements import Requirement
 
     pins = lock_pins(lock)
-    seen: set[str] = set()
-    todo = [_canon(n) for n in GRADING_ROOTS]
+    seen: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    todo = [(_canon(n), "") for n in GRADING_ROOTS]
     while todo:
-        name = todo.pop()
-        if name in seen:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
             continue
-        seen.add(name)
+        seen.add((name, extra))
+        names.add(name)
         try:
             dist = md.distribution(name)
         except md.PackageNotFoundError:
@@ -78,12 +81,13 @@ def grading_requirements(lock: Path = ROOT / "requirements.lock") -> list[str]:
                                "(make install)") from None
         for text in dist.requires or []:
             req = Requirement(text)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(_canon(req.name))
-    missing = sorted(n for n in seen if n not in pins and n not in ("setuptools", "pip"))
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                todo.append((_canon(req.name), ""))
+                todo += [(_canon(req.name), _canon(e)) for e in req.extras]
+    missing = sorted(n for n in names if n not in pins and n not in ("setuptools", "pip"))
     if missing:
         raise ReleaseError(f"not pinned in {lock.name}: {', '.join(missing)}")
-    return sorted(pins[n] for n in seen if n in pins)
+    return sorted(pins[n] for n in names if n in pins)
 
 
 def build_grader_wheel(dest: Path, root: Path = ROOT) -> Path:

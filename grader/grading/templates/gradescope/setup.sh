@@ -45,8 +45,11 @@ echo "setup.sh: $("$PYTHON" --version) at $PYTHON"
 
 "$PYTHON" -m venv "$HOME_DIR/venv"
 VENV_PYTHON="$HOME_DIR/venv/bin/python"
-"$VENV_PYTHON" -m pip install --no-input --disable-pip-version-check --quiet \
+# exactly the pinned packages (--no-deps: nothing unpinned comes in; pip check: none is
+# missing), then the grader (its own requirements name the whole course's, the book's too)
+"$VENV_PYTHON" -m pip install --no-input --disable-pip-version-check --quiet --no-deps \
     -r "$SOURCE/requirements.txt"
+"$VENV_PYTHON" -m pip check
 "$VENV_PYTHON" -m pip install --no-input --disable-pip-version-check --quiet --no-deps \
     "$SOURCE"/wheels/*.whl
 
