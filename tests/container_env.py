@@ -34,14 +34,17 @@ PYENV = Path("/root/.pyenv")
 
 _SCRIPT = r"""
 set -e
-stage=$(mktemp -d /tmp/rnns-ns-XXXXXX)
+stage=/tmp/.rnns-container-stage        # one empty folder on the host; a tmpfs in here
+mkdir -p "$stage"
 mount --make-rprivate /
+mount -t tmpfs -o mode=0700 tmpfs "$stage"
 mkdir -p "$stage/pyenv" "$stage/cache"
-mount --bind /root/.pyenv "$stage/pyenv"
+[ -d /root/.pyenv ] && mount --bind /root/.pyenv "$stage/pyenv"
 [ -d /root/.cache ] && mount --bind /root/.cache "$stage/cache"
 mount -t tmpfs -o mode=0711 tmpfs /root
 mkdir -p /root/.pyenv /root/.cache
-mount --bind -o ro "$stage/pyenv" /root/.pyenv 2>/dev/null || mount --bind "$stage/pyenv" /root/.pyenv
+mount --bind "$stage/pyenv" /root/.pyenv
+mount -o remount,bind,ro /root/.pyenv
 mount --bind "$stage/cache" /root/.cache
 if [ -n "$RNNS_TEST_AUTOGRADER" ]; then mount --bind "$RNNS_TEST_AUTOGRADER" /autograder; fi
 if [ -n "$RNNS_TEST_KEEP_SYS_ADMIN" ]; then exec "$@"; fi
