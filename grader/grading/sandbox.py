@@ -33,6 +33,9 @@ Not as root, ``bwrap`` runs unprivileged with a user namespace and the invoking 
 budget is shared by the batch's kernels (documented limitation).  Memory is ``RLIMIT_AS``,
 files ``RLIMIT_FSIZE`` and the tmpfs size, CPU ``RLIMIT_CPU`` (a backstop: the grader enforces
 wall time per cell and per notebook itself).
+
+Where bubblewrap cannot run (a container without user namespaces), ``Sandbox.mode`` ``auto``
+hands every kernel to :mod:`grader.grading.container` instead, with the same limits.
 """
 from __future__ import annotations
 
