@@ -186,3 +186,57 @@ def test_every_kernel_gets_a_uid_of_its_own():
     assert len(set(taken)) == 50
     assert set(taken) <= set(uid_block(os.getpid(), first))
     assert min(taken) > 1_000_000_000   # far above any user of the machine
+
+
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason="no system Python")
+def test_the_disk_watch_stops_writes_near_the_quota():
+    """A process of a fresh uid writes 1 MiB every 10 ms (100 MiB/s) into four files of its
+    folder while the watchdog runs with a 64 MiB quota (files up to 64 MiB): every file stops
+    with EFBIG (no kill), the total stays under twice the quota (the overshoot is what is
+    written between two checks), and deleting a file gives the room back."""
+    uid = container_uids.UIDS.take(container.ContainerSandbox().uid_first)
+    base = container_env.world_readable_tmp("rnns-disk-")
+    folder = base / "k"
+    folder.mkdir()
+    os.chown(folder, uid, uid)
+    script = base / "fill.py"
+    script.write_text(textwrap.dedent("""
+        import errno, json, os, sys, time
+        written = []
+        for i in range(4):
+            n = 0
+            try:
+                with open(f"fill{i}", "wb", buffering=0) as f:
+                    for _ in range(400):
+                        f.write(b"0" * 2**20)
+                        n += 1
+                        time.sleep(0.01)
+            except OSError as exc:
+                written.append([n, errno.errorcode[exc.errno]])
+        os.unlink("fill0")
+        time.sleep(1.0)                      # the watchdog sees the room given back
+        with open("after", "wb") as f:
+            f.write(b"0" * 2**20)
+        print(json.dumps(written))
+    """))
+    os.chmod(script, 0o644)
+    quota = 64 * 2**20
+    watch = container_uids.DiskWatch(uid, folder, quota, quota, 0.1, 1000, [])
+    watch.start()
+    try:
+        spec = {"uid": uid, "gid": uid, "cwd": str(folder), "limits": {"fsize": quota}}
+        proc = subprocess.run([sys.executable, "-I", "-S", container_uids.LAUNCHER, "run",
+                               json.dumps(spec), "--", SYSTEM_PYTHON, "-I", str(script)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        written = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert [code for _, code in written] == ["EFBIG"] * 4
+        total = sum(n for n, _ in written)
+        print(f"written {total} MiB with a 64 MiB quota; peak {watch.peak / 2**20:.0f} MiB")
+        assert total < 2 * 64
+        assert not watch.killed
+        assert (folder / "after").stat().st_size == 2**20
+    finally:
+        watch.stop()
+        clean_uid(uid, folder)
+        shutil.rmtree(base, ignore_errors=True)

@@ -20,13 +20,14 @@ student's kernel with what a root process can still do to a child without namesp
 * **a seccomp filter** (x86-64): sockets other than ``AF_UNIX`` (no network), keyrings,
   System V IPC, POSIX message queues, io_uring, namespaces, bpf and perf events refused;
 * **a bounded folder**: each kernel writes in ``<scratch>/k<uid>/`` (its home, working
-  folder and ``TMPDIR``).  ``RLIMIT_FSIZE`` bounds each file; a watchdog thread adds up,
-  every :attr:`~ContainerSandbox.watch_interval` seconds, the blocks of every file the uid
-  owns there (and, without Landlock, in the machine's world-writable folders) and, once they
-  reach ``Sandbox.disk_mb``, sets the soft ``RLIMIT_FSIZE`` of the uid's processes to 0, so
-  that every write that grows a file fails (``EFBIG``) as on a full disk; deleting files
-  lifts it; past the quota by more than one file's limit, or with more than
-  :attr:`~ContainerSandbox.max_files` files, the uid's processes are killed;
+  folder and ``TMPDIR``).  ``RLIMIT_FSIZE`` bounds each file; a watchdog thread
+  (:class:`~grader.grading.container_uids.DiskWatch`) adds up, every
+  :attr:`~ContainerSandbox.watch_interval` seconds, the blocks of every file the uid owns there
+  (and, without Landlock, in the machine's world-writable folders) and sets the soft
+  ``RLIMIT_FSIZE`` of the uid's processes to what is left of ``Sandbox.disk_mb``: no file grows
+  past it, and once the quota is used every write that grows a file fails (``EFBIG``), as on
+  a full disk; deleting files gives the room back; past twice the quota plus one file, or
+  with more than :attr:`~ContainerSandbox.max_files` files, the uid's processes are killed;
 * **nothing survives a kernel** (:func:`clean_uid`, before and after each kernel): every
   process of the uid killed (``kill(-1)`` as the uid), its user keyring cleared, its folder
   removed, every file it owns in the world-writable folders removed, its System V IPC
@@ -38,10 +39,10 @@ kernel answering calls with plain data over a Unix socket in its folder.
 What this mode does not guarantee, unlike bubblewrap (:data:`NOT_GUARANTEED`, printed by
 ``autograde``): the kernel sees the machine's process list and its files that permissions
 leave readable (the probe checks the grader's and the course's, nothing else); the disk quota
-is enforced by polling, so a kernel can overshoot it by one file's limit plus what it writes
-in one interval; without Landlock, two kernels running at the same time can leave each other
-files in world-writable folders (removed when each ends); without seccomp (not x86-64, or
-refused by the container's own filter) it has the network.
+is enforced by polling, so a kernel can overshoot it by what it writes between two checks;
+without Landlock, two kernels running at the same time can leave each other files in
+world-writable folders (removed when each ends); without seccomp (not x86-64, or refused by
+the container's own filter) it has the network.
 """
 from __future__ import annotations
 
@@ -79,8 +80,9 @@ NOT_GUARANTEED = (
     "outlives it); "
     "files are kept from kernels by permissions, checked at start-up for the course, the "
     "grader and the protected paths only{landlock}; the disk quota is checked every "
-    "{interval:g} s, so a kernel can overshoot it by one file ({fsize} MiB) plus what it "
-    "writes in that time{network}")
+    "{interval:g} s (later on a loaded machine), so a kernel can overshoot it by what it "
+    "writes between two checks (it is killed at twice the quota plus one file of "
+    "{fsize} MiB){network}")
 
 
 class ContainerSandbox(LoggingConfigurable):

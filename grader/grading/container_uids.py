@@ -231,15 +231,22 @@ def _usage(path: str, uid: int | None, budget: int) -> tuple[int, int]:
 
 
 class DiskWatch(threading.Thread):
-    """Keeps one kernel's files within the quota (see the module's docstring)."""
+    """Keeps one kernel's files within the quota: every ``interval`` it adds up the blocks the
+    kernel's uid owns (its folder, and ``shared`` folders) and sets the soft ``RLIMIT_FSIZE`` of
+    the uid's processes to what is left of the quota (at most ``file_limit``), so that no file
+    can grow past it and, once the quota is used, every write that grows a file fails
+    (``EFBIG``, as on a full disk); deleting files gives the room back.  What is written between
+    two checks can overshoot; past twice the quota plus one file, or with more than
+    ``max_files`` entries, the uid's processes are killed."""
 
     def __init__(self, uid: int, folder: Path, quota: int, file_limit: int, interval: float,
                  max_files: int, shared: list[str]) -> None:
         super().__init__(name=f"disk-watch-{uid}", daemon=True)
         self.uid, self.folder, self.quota, self.file_limit = uid, folder, quota, file_limit
         self.interval, self.max_files, self.shared = interval, max_files, shared
+        self.kill_at = 2 * quota + file_limit
         self.stop_event = threading.Event()
-        self.braked = False
+        self.limit = file_limit            # the soft RLIMIT_FSIZE the uid's processes have now
         self.killed = ""
         self.peak = 0
 
@@ -250,21 +257,23 @@ class DiskWatch(threading.Thread):
             used, entries = used + more, entries + count
         return used, entries
 
+    def check(self) -> None:
+        used, entries = self.measure()
+        self.peak = max(self.peak, used)
+        if used > self.kill_at or entries > self.max_files:
+            self.killed = (f"disk quota exceeded ({used / 2**20:.0f} MiB, {entries} files; "
+                           f"quota {self.quota / 2**20:.0f} MiB)")
+            _launcher("kill", {"uid": self.uid, "gid": self.uid})
+            return
+        left = max(0, min(self.file_limit, self.quota - used)) // 2**20 * 2**20
+        if left != self.limit and (left == 0 or abs(left - self.limit) >= 2**20):
+            _launcher("fsize", {"uid": self.uid, "gid": self.uid, "soft": left})
+            self.limit = left
+
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):
             try:
-                used, entries = self.measure()
-                self.peak = max(self.peak, used)
-                if used > self.quota + self.file_limit or entries > self.max_files:
-                    self.killed = (f"disk quota exceeded ({used / 2**20:.0f} MiB, {entries} files; "
-                                   f"quota {self.quota / 2**20:.0f} MiB)")
-                    _launcher("kill", {"uid": self.uid, "gid": self.uid})
-                elif used >= self.quota and not self.braked:
-                    _launcher("fsize", {"uid": self.uid, "gid": self.uid, "soft": 0})
-                    self.braked = True
-                elif used < self.quota * 0.9 and self.braked:
-                    _launcher("fsize", {"uid": self.uid, "gid": self.uid, "soft": self.file_limit})
-                    self.braked = False
+                self.check()
             except Exception:   # the kernel is gone mid-measure: the next round says so
                 continue
 
