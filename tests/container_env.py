@@ -5,8 +5,9 @@ What a container has that this machine lacks, and how the tests make it:
 * **a Python every uid can run.**  This machine's Pythons live under ``/root`` (mode 0700),
   where a kernel's uid cannot even start one; in a container image Python lives in ``/usr``.
   :func:`container_command` runs a command in a private mount namespace (``unshare
-  --mount``) where ``/root`` is an empty tmpfs any uid may traverse, holding only pyenv's
-  installations (bound back read-only) and root's pip cache.  Nothing changes outside it.
+  --mount``) where ``/root`` is a tmpfs any uid may traverse (0711) into which every entry of
+  the real ``/root`` is bound back as it was (``.pyenv``, the pip cache, a checkout...; each
+  keeps its own permissions).  Nothing changes outside the namespace.
 * **the grader installed as a container installs it**: :func:`install_autograder` runs the
   Gradescope zip's own ``setup.sh`` (a venv with the pinned grading requirements and a wheel
   of this repository, the grader package made unreadable to other uids).  The container-mode
@@ -30,7 +31,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PYENV = Path("/root/.pyenv")
 
 _SCRIPT = r"""
 set -e
@@ -38,14 +38,16 @@ stage=/tmp/.rnns-container-stage        # one empty folder on the host; a tmpfs 
 mkdir -p "$stage"
 mount --make-rprivate /
 mount -t tmpfs -o mode=0700 tmpfs "$stage"
-mkdir -p "$stage/pyenv" "$stage/cache"
-[ -d /root/.pyenv ] && mount --bind /root/.pyenv "$stage/pyenv"
-[ -d /root/.cache ] && mount --bind /root/.cache "$stage/cache"
-mount -t tmpfs -o mode=0711 tmpfs /root
-mkdir -p /root/.pyenv /root/.cache
-mount --bind "$stage/pyenv" /root/.pyenv
-mount -o remount,bind,ro /root/.pyenv
-mount --bind "$stage/cache" /root/.cache
+mkdir "$stage/root"
+mount --bind /root "$stage/root"
+mount -t tmpfs -o mode=0711 tmpfs /root      # traversable; every entry bound back as it was
+for entry in "$stage/root"/.[!.]* "$stage/root"/..?* "$stage/root"/*; do
+    name=${entry##*/}
+    if [ -L "$entry" ]; then cp -P "$entry" "/root/$name"
+    elif [ -d "$entry" ]; then mkdir "/root/$name" && mount --bind "$entry" "/root/$name"
+    elif [ -e "$entry" ]; then touch "/root/$name" && mount --bind "$entry" "/root/$name"
+    fi
+done
 if [ -n "$RNNS_TEST_AUTOGRADER" ]; then mount --bind "$RNNS_TEST_AUTOGRADER" /autograder; fi
 if [ -n "$RNNS_TEST_KEEP_SYS_ADMIN" ]; then exec "$@"; fi
 exec setpriv --bounding-set=-sys_admin -- "$@"
@@ -59,8 +61,6 @@ def available() -> str:
     for tool in ("unshare", "setpriv", "mount"):
         if shutil.which(tool) is None:
             return f"{tool} (util-linux) is missing"
-    if not PYENV.is_dir() and not str(Path(sys.base_prefix)).startswith("/usr"):
-        return "no Python readable by every uid (neither /usr nor pyenv's)"
     return ""
 
 

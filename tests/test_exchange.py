@@ -27,6 +27,7 @@ import pytest
 
 import container_env
 from grader.course import make_course
+from grading_helpers import build_once
 from grader.release import nbgrader_command, nbgrader_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,12 @@ def _run(cmd: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def exchanged(tmp_path_factory):
-    course = make_course(tmp_path_factory.mktemp("exchange") / "course", [A])
+    """The whole term of one assignment, once per test run (shared by pytest-xdist's workers)."""
+    return build_once(tmp_path_factory, "nbgrader-exchange", _term)
+
+
+def _term(folder: Path) -> dict:
+    course = make_course(folder / "course", [A])
     shared = container_env.world_readable_tmp("rnns-hub-")
     exchange = shared / "exchange"
     exchange.mkdir()

@@ -34,6 +34,7 @@ import pytest
 
 import container_env
 from grader.course import make_course
+from grading_helpers import build_once
 from grader.grading import verdicts
 from grader.grading.autograde import autograde
 
@@ -105,9 +106,13 @@ def _lay_out(root: Path, who: str, notebook: Path | None) -> None:
 
 @pytest.fixture(scope="module")
 def gradescope_runs(installed_autograder, tmp_path_factory):
-    """run_autograder for each submission at /autograder; their results.json."""
-    root = Path(installed_autograder["root"])
-    work = tmp_path_factory.mktemp("gradescope-notebooks")
+    """run_autograder for each submission at /autograder; their results.json.  Once per test
+    run (pytest-xdist's workers share it: they must not use /autograder at the same time)."""
+    return build_once(tmp_path_factory, "gradescope-runs",
+                      lambda folder: _run_all(Path(installed_autograder["root"]), folder))
+
+
+def _run_all(root: Path, work: Path) -> dict:
     notebooks: dict[str, Path | None] = {}
     for who, (build, _) in SUBMISSIONS.items():
         if build is None:
@@ -130,10 +135,15 @@ def gradescope_runs(installed_autograder, tmp_path_factory):
 @pytest.fixture(scope="module")
 def autograded_here(gradescope_runs, tmp_path_factory):
     """The same notebooks, same times and due date, graded by `python -m grader autograde`'s
-    batch (bubblewrap) in a course of this checkout."""
+    batch (bubblewrap) in a course of this checkout (once per test run)."""
+    return build_once(tmp_path_factory, "gradescope-compare",
+                      lambda folder: _autograde_here(gradescope_runs, folder))
+
+
+def _autograde_here(gradescope_runs: dict, folder: Path) -> dict:
     from nbgrader.api import Gradebook
 
-    course = make_course(tmp_path_factory.mktemp("gradescope-compare") / "course", [A])
+    course = make_course(folder / "course", [A])
     with Gradebook(course.db_url) as gb:
         gb.update_or_create_assignment(A, duedate=DUE.astimezone(timezone.utc).replace(tzinfo=None))
     for who, notebook in gradescope_runs["notebooks"].items():
