@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "autograde": "grader.cli.autograde",
     "accept": "grader.cli.accept",
     "watch": "grader.cli.watch",
+    "gradescope": "grader.cli.gradescope",
     "demo": "grader.cli.demo",
     "zh": "grader.cli.zh",
 }
