@@ -1,0 +1,179 @@
+"""What a Chinese student got wrong is counted as what their English twin got wrong, and a
+hidden test's failure is explained to them in Chinese.
+
+Real grading, two chapters: for each, one student hands in the English notebook and another
+the Chinese-edition notebook (``<a>.zh.ipynb``) with the same answers, several of them wrong
+in the catalogue's classic ways (``tests/mistakes/``: named mistakes, a transposed answer, an
+error not raised, an answer left unanswered) and one wrong in a way only the hidden tests see
+(``make_class.BUGS``).  Both are graded by ``python -m grader autograde`` in one batch and the
+class report is written (in English).  The records of every failed question, read from the
+Chinese kernel's Chinese messages, must be the English twin's, so the report lists the two
+students under the same mistakes; the hidden failures' messages in the Chinese autograded
+notebook and feedback page are Chinese, with no number the English twin's does not show.
+Chapter 2 names two mistakes with one Chinese translation (its forward and Viterbi tests):
+each is counted under its own test's English name.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from scripted_class import ASSIGNMENTS  # noqa: F401 - first: it puts tests/submissions on sys.path
+
+import make_class  # noqa: E402,I001
+import mistakes  # noqa: E402
+
+from grader import i18n
+from grader.grading import misconceptions
+from grader.i18n_zh import MESSAGES
+from grader.translate import exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+# per chapter: the catalogue's mistakes made (one per answer cell), answers left unanswered,
+# and whether the chapter's hidden-only wrong answer (make_class.BUGS) is made too
+PLAN = {
+    "01_rnn_by_hand": (("dot-no-valueerror", "row-and-column-swapped", "forward-restarts-from-h0",
+                        "linear-still-has-tanh"), (), True),
+    "02_hmm_dice": (("joint-A-the-wrong-way-round", "forward-forgot-start", "viterbi-forgot-start",
+                     "counting-ignored-pseudocount"), ("q1-sample",), False),
+}
+TWINS = {"en": "wei.en", "zh": "wei.zh"}
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed to grade")
+
+
+def _answers(assignment: str) -> dict[str, str]:
+    from student_helpers import solution_answers
+
+    made, unanswered, bug = PLAN[assignment]
+    answers = solution_answers(assignment)
+    catalogue = {m.id: m for m in dict(mistakes.catalogue().values())[assignment]}
+    for mistake in made:
+        m = catalogue[mistake]
+        answers[m.answer] = m.apply(answers[m.answer])
+    for q in unanswered:
+        answers[q] = make_class._stub(assignment)[q]
+    if bug:
+        q, old, new = make_class.BUGS[assignment]
+        answers[q] = answers[q].replace(old, new)
+    return answers
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    from student_helpers import answered, exercise_path
+
+    from grader.course import make_course
+    from grader.grading import report
+    from grader.grading.autograde import autograde
+
+    tmp = tmp_path_factory.mktemp("zh_misconceptions")
+    course = make_course(tmp / "course", list(PLAN))
+    for a in PLAN:
+        answers = _answers(a)
+        english = answered(tmp / f"{a}.en.ipynb", answers, exercise_path(a))
+        chinese = answered(tmp / f"{a}.zh.ipynb", answers, exercises.zh_path(a))
+        course.submit(TWINS["en"], a, english, name=f"{a}.ipynb")
+        course.submit(TWINS["zh"], a, chinese, name=f"{a}.zh.ipynb")
+        batch = autograde(course.root, a, jobs=2, progress=False)
+        assert {s.student for s in batch.students if s.status == "graded"} == set(TWINS.values()), batch
+        report.write_class_report(course.root, a, tmp / "report" / a)
+    return course, tmp / "report"
+
+
+def _records(course, a: str, student: str) -> dict[str, dict]:
+    side = course.root / "autograded" / student / a / ".grader-verdicts.json"
+    return {q: e["failure"] for q, e in json.loads(side.read_text())["questions"].items()
+            if e.get("failure")}
+
+
+def _hidden_messages(course, a: str, student: str) -> dict[str, str]:
+    nb = nbformat.read(course.root / "autograded" / student / a / f"{a}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: o.evalue for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") for o in c.get("outputs", [])
+            if o.output_type == "error"}
+
+
+@pytest.mark.parametrize("assignment", list(PLAN))
+def test_a_chinese_students_mistakes_are_the_english_twins(graded, assignment):
+    course, reports = graded
+    records = {lang: _records(course, assignment, student) for lang, student in TWINS.items()}
+    # the hidden tests draw other random sizes for another student: the check's name says them
+    same = lambda rs: {q: dict(r, check=re.sub(r"\d+", "#", r["check"]) if r["stage"] == "hidden"  # noqa: E731
+                               else r["check"]) for q, r in rs.items()}
+    assert same(records["zh"]) == same(records["en"])
+    # and they say something: the planted mistakes by their English names, in their tests
+    catalogue = {m.id: m for m in dict(mistakes.catalogue().values())[assignment]}
+    made, unanswered, bug = PLAN[assignment]
+    for mistake in made:
+        m = catalogue[mistake]
+        record = records["zh"][m.test]
+        assert record["kind"] in ("named", "raises", "axes"), (mistake, record)
+        words = f"{record['mistake']} {misconceptions.describe(record)}".lower()
+        if record["kind"] == "named":
+            assert record["mistake"] in MESSAGES and all(w.lower() in words for w in m.words), \
+                (mistake, record)
+    for q in unanswered:
+        assert records["zh"][f"{q.split('-')[0]}-tests"]["kind"] == "unanswered"
+    if bug:
+        q = f"{make_class.BUGS[assignment][0].split('-')[0]}-tests"
+        assert records["zh"][q]["stage"] == "hidden"
+    stages = {r["stage"] for r in records["zh"].values()}
+    assert "visible" in stages and (not bug or "hidden" in stages)
+    # the class report (in English) lists the twins together under every mistake
+    data = json.loads((reports / assignment / "misconceptions.json").read_text(encoding="utf-8"))
+    for question in data["questions"]:
+        for mistake in question["mistakes"]:
+            assert mistake["students"] == sorted(TWINS.values()), (question["question"], mistake)
+            assert not re.search(r"[\u4e00-\u9fff]", mistake["message"]), mistake
+        assert question["failed"] in (0, 2)
+    assert sum(q["failed"] for q in data["questions"]) >= 8
+
+
+def test_two_mistakes_with_one_translation_keep_their_own_names(graded):
+    course, _ = graded
+    records = _records(course, "02_hmm_dice", TWINS["zh"])
+    assert records["q3-tests"]["mistake"] == "you left out the start probabilities at the first step"
+    assert records["q5-tests"]["mistake"] == "you left out the start probabilities of the first step"
+
+
+def test_hidden_failures_are_explained_in_chinese_without_hidden_values(graded):
+    course, _ = graded
+    note = MESSAGES[misconceptions.HIDDEN_NOTE]
+    seen = 0
+    for a in PLAN:
+        hidden = [q for q, r in _records(course, a, TWINS["zh"]).items() if r["stage"] == "hidden"]
+        zh = _hidden_messages(course, a, TWINS["zh"])
+        en = _hidden_messages(course, a, TWINS["en"])
+        for q in hidden:
+            seen += 1
+            assert en[q].endswith(misconceptions.HIDDEN_NOTE) and zh[q].endswith(note), (q, zh[q])
+            for english in (" is wrong", "Hint:", "expected", "hidden test"):
+                assert english not in zh[q], (q, english, zh[q])
+            # no number but the sizes that the check's name gives (the twin's hidden inputs
+            # have sizes of their own)
+            check = _records(course, a, TWINS["zh"])[q]["check"]
+            assert set(re.findall(r"\d+(?:\.\d+)?", zh[q])) <= set(re.findall(r"\d+", check)), zh[q]
+            with i18n.using("zh"):   # the check's name as the Chinese notebook names it
+                label = i18n.text(check)
+            assert zh[q].startswith(label) and label != check, (label, zh[q])
+    assert seen >= 1
+
+
+def test_the_chinese_feedback_page_shows_the_chinese_explanation(graded, tmp_path):
+    from grader.grading import feedback
+
+    course, _ = graded
+    a = "01_rnn_by_hand"
+    results = feedback.generate_feedback(course.root, a, list(TWINS.values()))
+    assert [r.problem for r in results] == ["", ""]
+    pages = {lang: "\n".join(feedback.visible_lines(
+        (course.root / "feedback" / s / a / f"{a}.html").read_text(encoding="utf-8")))
+        for lang, s in TWINS.items()}
+    note = MESSAGES[misconceptions.HIDDEN_NOTE]
+    assert note.split("；")[0] in pages["zh"] and misconceptions.HIDDEN_NOTE.split(";")[0] not in pages["zh"]
+    assert misconceptions.HIDDEN_NOTE.split(";")[0] in pages["en"].replace("&#39;", "'")
