@@ -7,8 +7,9 @@ results, the instructor guide's plans -- comes with English headers and row labe
 
 * a **phrase** is a whole table cell or header (Markdown ``| ... |`` rows, or an HTML text
   node), or a whole line of other Markdown text (a bold caption), its ``**``/``*`` wrapper and
-  surrounding spaces kept aside; never a part of a phrase, so a word is never translated
-  inside another;
+  surrounding spaces kept aside, or a whole line that a cell prints when the page hides its
+  code (``hide-input``: the reader sees only the result; a shell command stays as it is);
+  never a part of a phrase, so a word is never translated inside another;
 * its **key** is the phrase with every number written ``{1}``, ``{2}``... in order
   (:func:`key_of`): ``"128.09 (epoch 4)"`` is looked up as ``"{1} (epoch {2})"``, and the
   translation ``"{1}（第 {2} 轮）"`` receives the same numbers, in any order; so a rerun that
@@ -45,9 +46,12 @@ from grader.translate.catalogue import ROOT, ZH
 
 FILE = Path(ZH) / "outputs.yml"
 KINDS = ("text/markdown", "text/html")   # the outputs whose phrases are translated
-# a number as results are written: 3, 1,000, 0.402, 2.608 (not the 32 of float32, the 4 of D4
-# or 4H, nor a version's parts)
-NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+# and what a cell whose code the page hides prints (its lines; a shell command stays)
+HIDDEN_CODE = ("hide-input", "remove-input")
+_COMMAND = re.compile(r"^\s*(?:\$ |python3? |pip )")
+# a number as results are written: 3, 1,000, 0.402, 2.608, 1.24e+12 (not the 32 of float32,
+# the 4 of D4 or 4H, nor a version's parts)
+NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])")
 _SLOT = re.compile(r"\{(\d+)\}")
 _WORD = re.compile(r"[a-z]{2}")
 _CODE = re.compile(r"`[^`]*`")
@@ -203,12 +207,20 @@ def _html(text: str, translate) -> str:
     return _HTML_TEXT.sub(node, text)
 
 
+def _lines(text: str, translate) -> str:
+    return "\n".join(line if not line.strip() or _COMMAND.match(line) else translate(line)
+                     for line in text.split("\n"))
+
+
 def _apply(kind: str, text: str, translate) -> str:
+    if kind == "stream":
+        return _lines(text, translate)
     return _markdown(text, translate) if kind == "text/markdown" else _html(text, translate)
 
 
 def output_phrases(kind: str, text: str) -> list[str]:
-    """Every phrase of an output of ``kind`` (``text/markdown`` or ``text/html``)."""
+    """Every phrase of an output of ``kind`` (``text/markdown``, ``text/html``, or
+    ``stream``: each line)."""
     found: list[str] = []
 
     def collect(phrase: str) -> str:
@@ -228,21 +240,31 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def translate_cell_outputs(cell, language: str = "zh", root: Path = ROOT) -> None:
-    """Translate, in place, the :data:`KINDS` outputs of one code cell of a notebook."""
+def _translatable(cell) -> list[tuple[dict, str, str]]:
+    """(container, key, kind) of each text of a code cell's outputs that is translated: its
+    Markdown and HTML outputs, and what it prints when the page hides its code."""
+    hidden = bool(set(cell.get("metadata", {}).get("tags") or []) & set(HIDDEN_CODE))
+    found = []
     for output in cell.get("outputs", []):
         data = output.get("data") or {}
-        for kind in KINDS:
-            if kind in data:
-                data[kind] = translate_output(kind, _text(data[kind]), language, root)
+        found += [(data, kind, kind) for kind in KINDS if kind in data]
+        if hidden and output.get("output_type") == "stream" and output.get("name") == "stdout":
+            found.append((output, "text", "stream"))
+    return found
+
+
+def translate_cell_outputs(cell, language: str = "zh", root: Path = ROOT) -> None:
+    """Translate, in place, what one code cell of a notebook wrote (:func:`_translatable`)."""
+    for container, key, kind in _translatable(cell):
+        container[key] = translate_output(kind, _text(container[key]), language, root)
 
 
 def notebook_phrases(nb) -> list[tuple[int, str, str]]:
-    """(cell index, kind, phrase) of every phrase of the :data:`KINDS` outputs of ``nb``."""
+    """(cell index, kind, phrase) of every phrase that the code cells of ``nb`` wrote and
+    that is translated."""
     return [(i, kind, phrase) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for output in cell.get("outputs", [])
-            for kind in KINDS if kind in (output.get("data") or {})
-            for phrase in output_phrases(kind, _text(output["data"][kind]))]
+            for container, key, kind in _translatable(cell)
+            for phrase in output_phrases(kind, _text(container[key]))]
 
 
 def missing(texts, language: str = "zh", root: Path = ROOT) -> list[str]:
