@@ -292,6 +292,29 @@ MESSAGES: dict[str, str] = {
     "an impossible pair has probability 0, whose logarithm is -inf":
         "不可能出现的组合概率为 0，其对数为 -inf",
     "a D4 right after a D6 in the constrained model": "在转移受限的模型中，D6 之后紧接着 D4",
+    # the set-up cell's check_log_probability (a long sequence's log-probability) and its names
+    "{name} is {got} for a sequence of T={T} symbols, but should be about {expected}: your "
+    "probabilities underflowed to 0. A product of {T} numbers below 1 is far smaller than the "
+    "smallest float64 (about 1e-308): scale each step or work with logarithms.":
+        "{name} 在长度 T={T} 的序列上是 {got}，但应当约为 {expected}：你的概率下溢成了 0。"
+        "{T} 个小于 1 的数相乘，远小于 float64 能表示的最小正数（约 1e-308）："
+        "每一步都要缩放，或者改用对数计算。",
+    "probabilities this small (below 1e-304) lose their precision, then underflow, in float64: "
+    "scale each step or work with logarithms":
+        "这么小的概率（低于 1e-304）在 float64 中会先丢失精度，然后下溢：每一步都要缩放，"
+        "或者改用对数计算",
+    "joint_log_prob for a random HMM (K=3, M=5, T=20000)":
+        "随机隐马尔可夫模型上的 joint_log_prob（K=3，M=5，T=20000）",
+    "log_likelihood of 5000 random faces under the loaded, constrained dice":
+        "灌铅、转移受限的骰子下 5000 个随机点数的 log_likelihood",
+    "log_likelihood for a random HMM (K={K}, M={M}, T=20000)":
+        "随机隐马尔可夫模型上的 log_likelihood（K={K}，M={M}，T=20000）",
+    "log_likelihood before the step (K={K}, M={M}, T={T})":
+        "这一步之前的 log_likelihood（K={K}，M={M}，T={T}）",
+    "the joint log-probability of your path for a random HMM (K={K}, M={M}, T={T})":
+        "随机隐马尔可夫模型（K={K}，M={M}，T={T}）上你的路径的联合对数概率",
+    "the joint log-probability of your path for a random HMM (K=3, M=6, T=20000)":
+        "随机隐马尔可夫模型（K=3，M=6，T=20000）上你的路径的联合对数概率",
     "joint_log_prob for a random HMM (K={K}, M={M}, T={T})":
         "随机隐马尔可夫模型上的 joint_log_prob（K={K}，M={M}，"
         "T={T}）",

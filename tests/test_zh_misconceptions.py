@@ -12,9 +12,14 @@ students under the same mistakes; the hidden failures' messages in the Chinese a
 notebook and feedback page are Chinese, with no number the English twin's does not show.
 Chapter 2 names two mistakes with one Chinese translation (its forward and Viterbi tests):
 each is counted under its own test's English name.
+
+And every classic mistake of the catalogue, in every chapter, made once with the messages in
+English and once in Chinese (in one kernel, the Chinese notebook's language cell between
+them), is recorded the same way from either message: kind, mistake and check.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -28,7 +33,7 @@ import make_class  # noqa: E402,I001
 import mistakes  # noqa: E402
 
 from grader import i18n
-from grader.grading import misconceptions
+from grader.grading import misconceptions, selfcheck
 from grader.i18n_zh import MESSAGES
 from grader.translate import exercises
 
@@ -43,7 +48,7 @@ PLAN = {
 }
 TWINS = {"en": "wei.en", "zh": "wei.zh"}
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed to grade")
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed to grade")
 
 
 def _answers(assignment: str) -> dict[str, str]:
@@ -98,6 +103,7 @@ def _hidden_messages(course, a: str, student: str) -> dict[str, str]:
             if o.output_type == "error"}
 
 
+@needs_bwrap
 @pytest.mark.parametrize("assignment", list(PLAN))
 def test_a_chinese_students_mistakes_are_the_english_twins(graded, assignment):
     course, reports = graded
@@ -134,6 +140,7 @@ def test_a_chinese_students_mistakes_are_the_english_twins(graded, assignment):
     assert sum(q["failed"] for q in data["questions"]) >= 8
 
 
+@needs_bwrap
 def test_two_mistakes_with_one_translation_keep_their_own_names(graded):
     course, _ = graded
     records = _records(course, "02_hmm_dice", TWINS["zh"])
@@ -141,6 +148,7 @@ def test_two_mistakes_with_one_translation_keep_their_own_names(graded):
     assert records["q5-tests"]["mistake"] == "you left out the start probabilities of the first step"
 
 
+@needs_bwrap
 def test_hidden_failures_are_explained_in_chinese_without_hidden_values(graded):
     course, _ = graded
     note = MESSAGES[misconceptions.HIDDEN_NOTE]
@@ -164,6 +172,7 @@ def test_hidden_failures_are_explained_in_chinese_without_hidden_values(graded):
     assert seen >= 1
 
 
+@needs_bwrap
 def test_the_chinese_feedback_page_shows_the_chinese_explanation(graded, tmp_path):
     from grader.grading import feedback
 
@@ -177,3 +186,39 @@ def test_the_chinese_feedback_page_shows_the_chinese_explanation(graded, tmp_pat
     note = MESSAGES[misconceptions.HIDDEN_NOTE]
     assert note.split("；")[0] in pages["zh"] and misconceptions.HIDDEN_NOTE.split(";")[0] not in pages["zh"]
     assert misconceptions.HIDDEN_NOTE.split(";")[0] in pages["en"].replace("&#39;", "'")
+
+
+@pytest.mark.parametrize("chapter", mistakes.CHAPTERS)
+def test_every_classic_mistake_is_recorded_alike_in_both_languages(chapter, tmp_path):
+    assignment, entries = mistakes.catalogue()[chapter]
+    path = mistakes.write_notebook(assignment, entries, tmp_path / "nb.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    made = nb.cells[-3 * len(entries):]
+    language = next(c for c in nbformat.read(exercises.zh_path(assignment), as_version=4).cells
+                    if c.cell_type == "code")          # os.environ["RNNS_LANGUAGE"] = "zh"
+    assert language.metadata.get("rnns", {}).get("role") == "language"
+    again = [copy.deepcopy(c) for c in made]
+    for cell in again:
+        cell.id += "-zh"
+    nb.cells += [language] + again
+    nbformat.write(nb, path)
+    questions = selfcheck.check_notebook(path).questions
+    english, chinese = questions[-2 * len(entries):-len(entries)], questions[-len(entries):]
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    locked = [c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("locked")]
+    cells = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+             if c.metadata.get("nbgrader", {}).get("grade")}
+    known = misconceptions.Known(locked)
+    named = 0
+    for m, en, zh in zip(entries, english, chinese):
+        assert en.grade_id == zh.grade_id == m.test and en.status == zh.status == selfcheck.FAILED, m.id
+        with i18n.using("zh"):   # a cell's own assert speaks English in the kernel: the self-check
+            zh_message = i18n.text(zh.message)   # of a Chinese notebook translates it, so do we
+        assert re.search(r"[\u4e00-\u9fff]", zh_message), (m.id, zh_message)
+        records = [misconceptions.from_kernel_error("CheckFailure", message, known,
+                                                    misconceptions.Known([cells[m.test]]))
+                   for message in (en.message, zh_message)]
+        assert records[0] == records[1], (m.id, en.message, zh_message, records)
+        named += records[0]["kind"] == "named"
+    print(f"{chapter}: {named} of {len(entries)} recorded as named mistakes in both languages")
+    assert named >= len(entries) // 3, (chapter, named)

@@ -386,6 +386,42 @@ def _resolve(candidates: list[str], *knowns: Known | None) -> str:
     return ""
 
 
+def _in_english(text: str) -> str:
+    """The English text that ``text`` translates (a test cell's own message, translated as a
+    whole by the catalogue), else ``text`` itself."""
+    for language in i18n.LANGUAGES[1:]:
+        candidates = english_of(text, language)
+        if len(candidates) > 1:
+            return candidates[0]
+    return text
+
+
+_SAYS = "it looks like "
+_FREE_LINES = 20   # a test cell's own message: its first lines are read back into English
+
+
+def _free_form(message: str) -> list[str]:
+    """What a test cell's own message names after "it looks like" (``raise CheckFailure(f"...:
+    it looks like {BUG}.")``), up to the first full stop that ends a line, read in English: a
+    translated message is mapped back, as a whole and line by line."""
+    texts = [message] + ([_in_english(message)] if len(message) <= 2000 else [])
+    texts += [_in_english(line) for line in message.split("\n")[:_FREE_LINES]]
+    found = []
+    for text in dict.fromkeys(texts):
+        at = 0
+        for _ in range(_MAX_TRIES):
+            at = text.find(_SAYS, at)
+            if at < 0:
+                break
+            at += len(_SAYS)
+            end = text.find(".\n", at)
+            if end < 0 and text.endswith("."):
+                end = len(text) - 1
+            if end > at:
+                found.append(text[at:end].strip())
+    return found
+
+
 def _named_in(message: str, known: Known | None, cell: Known | None = None) -> str:
     """The mistake that ``message`` names, as the trusted source writes it (in English): with
     no ``known``, the English text it translates (a hidden test's message, the grader's own).
@@ -397,6 +433,15 @@ def _named_in(message: str, known: Known | None, cell: Known | None = None) -> s
         if known is None:
             return candidates[0]
         name = _resolve(candidates, cell, known)
+        if name:
+            return name
+    for phrase in _free_form(message):
+        if any(template.match(phrase, line_bound=True) is not None
+               for _, template in _templates("en")["diagnoses"]):
+            continue
+        if known is None:
+            return phrase
+        name = _resolve([phrase], cell, known)
         if name:
             return name
     return ""
@@ -435,8 +480,8 @@ def _label(message: str, known: Known | None, cell: Known | None) -> str:
                 held = [c for c in candidates if _resolve([c], cell)] or \
                     [c for c in candidates if _resolve([c], known)]
                 return (held or candidates)[0]
-    # an assert's own message: what comes before its first colon, as it is
-    first = message.split("\n", 1)[0]
+    # a test cell's own message: what comes before its first colon, in English
+    first = _in_english(message.split("\n", 1)[0])
     return re.split(r": |：", first, maxsplit=1)[0] if re.search(r": |：", first) else ""
 
 
