@@ -275,7 +275,7 @@ def from_hidden_failure(exc: BaseException | None, ename: str, message: str) -> 
     if isinstance(exc, AssertionError):   # an instructor's own assert or CheckFailure
         named = _named_in(message, None)
         return record("hidden", "named" if named else UNRECOGNISED, named,
-                      message.splitlines()[0] if message else "", ename)
+                      _in_english(message.splitlines()[0]) if message else "", ename)
     return record("hidden", "error", error=ename)
 
 
@@ -473,8 +473,9 @@ def _label(message: str, known: Known | None, cell: Known | None) -> str:
             label = values and (values.get("name") or values.get("call"))
             if label:
                 if "name" not in values:      # a call, name(arguments): the name in English
-                    cut = next((i for i, c in enumerate(label) if c == "(" and
-                                len(english_of(label[:i], language)) > 1), len(label))
+                    opening = [i for i, c in enumerate(label) if c == "("][:3]
+                    cut = next((i for i in opening if len(english_of(label[:i], language)) > 1),
+                               len(label))
                     return english_of(label[:cut], language)[0] + label[cut:]
                 candidates = english_of(label, language)
                 held = [c for c in candidates if _resolve([c], cell)] or \
