@@ -31,7 +31,21 @@ def kit_templates() -> set[str]:
                 found.add(node.args[0].value)
     found |= set(selfcheck.HINTS.values()) | set(selfcheck.LABELS.values())
     found |= {selfcheck.NEVER_FINISHED, selfcheck.KERNEL_DIED_EARLIER}
-    return found
+    return found | grader_templates()
+
+
+def grader_templates() -> set[str]:
+    """What the grader writes into a Chinese submission's graded notebook and feedback for a
+    hidden test's failure (grader/grading/misconceptions.py)."""
+    from grader.grading import misconceptions
+
+    found = {node.args[0].value
+             for node in ast.walk(ast.parse((ROOT / "grader/grading/misconceptions.py").read_text(
+                 encoding="utf-8")))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "t"
+             and node.args and isinstance(node.args[0], ast.Constant)}
+    return found | set(misconceptions._STUDENT_WORDS.values()) | {
+        misconceptions.HIDDEN_NOTE, misconceptions.THE_RESULT}
 
 
 def assignments() -> list[str]:

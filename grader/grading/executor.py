@@ -368,7 +368,8 @@ class TrustedExecute(SandboxedKernel, Execute):
                 [_error_output("KernelError", "this test did not run to its end")] + outputs
             first = cell.outputs[0]
             self._failures[info.name] = misconceptions.from_kernel_error(
-                first.get("ename", ""), first.get("evalue", ""), self._known)
+                first.get("ename", ""), first.get("evalue", ""), self._known,
+                misconceptions.Known([info.trusted_source]))
             return False
         deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
         session = Session(None)
@@ -376,7 +377,7 @@ class TrustedExecute(SandboxedKernel, Execute):
         passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
         if not passed:   # the mistake named, no hidden expected value (misconceptions.py)
             self._failures[info.name] = misconceptions.from_hidden_failure(hidden.failure, ename, message)
-            message = misconceptions.for_student(hidden.failure, message)
+            message = misconceptions.for_student(hidden.failure, message, hidden.language)
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
         stuck, self._kernel_suspect = self._kernel_suspect, False
         if stuck:
