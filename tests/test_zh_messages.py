@@ -206,3 +206,20 @@ def test_grader_check_says_what_it_cannot_check_in_the_notebooks_language(tmp_pa
         proc = subprocess.run([sys.executable, "-m", "grader", "check", name], cwd=tmp_path,
                               capture_output=True, text=True)
         assert proc.returncode == 2 and all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_translating_a_forged_message_is_fast():
+    """Hidden tests' messages can quote a student's values and are translated in the grader:
+    a message forged to make the catalogue's templates backtrack costs a bounded multiple of
+    its length (a regular expression with lazy groups took 14 s on 2 kB)."""
+    import time
+
+    from grader import i18n
+
+    forged = [("x: " * 3000) + "expected " * 500, "(" * 5000 + ", got " * 2000,
+              "states (T=" + "1, H=" * 3000 + ")"]
+    with i18n.using("zh"):
+        start = time.perf_counter()
+        for message in forged:
+            i18n.text(message)
+        assert time.perf_counter() - start < 2.0

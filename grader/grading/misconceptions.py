@@ -125,82 +125,10 @@ HIDDEN_NOTE = ("(a hidden test, on inputs of its own; its expected values are no
 THE_RESULT = "the result"
 
 
-# -- templates matched without backtracking ----------------------------------------------------
-
-_MAX_TRIES = 8     # occurrences of a template's separator tried per placeholder
-_MAX_SEARCHES = 200   # and searches per match: a forged message costs a bounded multiple of its length
-
-
-class Template:
-    """A message template (``"{name}: expected {expected}, got {got}."``) matched against text:
-    literal pieces in order, each placeholder standing for any text (``{shapes}`` may be
-    empty).  Each separator is searched with ``str.find``, at most :data:`_MAX_TRIES` of its
-    occurrences are tried and at most :data:`_MAX_SEARCHES` searches made, so that a message
-    forged to make matching slow (student text: a visible test's message) costs at most a
-    bounded multiple of its length."""
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-        parts = i18n._PLACEHOLDER.split(template)
-        self.literals = parts[0::2]    # len(names) + 1 pieces, the first and last may be ""
-        self.names = parts[1::2]
-
-    @classmethod
-    def of(cls, literals: list[str]) -> "Template":
-        """The template of these literal pieces with one placeholder between each two."""
-        template = cls("")
-        template.template, template.literals = "…".join(literals), list(literals)
-        template.names = [f"p{i}" for i in range(len(literals) - 1)]
-        return template
-
-    def match(self, text: str, start: int = 0, end: int | None = None, *, whole: bool = True,
-              line_bound: bool = False) -> dict[str, str] | None:
-        """The placeholders' values when ``text[start:end]`` is an instance of the template
-        (``whole``), or begins with one (``whole=False``); else None.  ``line_bound``: no
-        value holds a line break."""
-        end = len(text) if end is None else end
-        if not text.startswith(self.literals[0], start, end):
-            return None
-        values: list[str] = []
-        if self._rest(text, start + len(self.literals[0]), end, 0, values, whole, line_bound,
-                      [_MAX_SEARCHES]):
-            return dict(zip(self.names, values))
-        return None
-
-    def _rest(self, text: str, pos: int, end: int, i: int, values: list[str], whole: bool,
-              line_bound: bool, budget: list[int]) -> bool:
-        if i == len(self.names):
-            return pos == end or not whole
-        literal, last = self.literals[i + 1], i + 2 == len(self.literals)
-        one_line = line_bound or (i == 0 and self.literals[0] == "")   # a leading name: one line
-        limit = end                    # where this value must end by
-        if one_line:
-            newline = text.find("\n", pos, end)
-            limit = end if newline < 0 else newline
-        if last and whole:             # the last piece ends the text
-            cut = end - len(literal)
-            if cut < pos or cut > limit or not text.endswith(literal, pos, end):
-                return False
-            values.append(text[pos:cut])
-            return True
-        if literal == "":              # two placeholders side by side: the first is empty
-            candidates = [pos]
-        else:
-            candidates, at = [], pos
-            while len(candidates) < _MAX_TRIES and budget[0] > 0:
-                budget[0] -= 1
-                found = text.find(literal, at, min(limit + len(literal), end))
-                if found < 0:
-                    break
-                candidates.append(found)
-                at = found + 1
-        for found in candidates:
-            values.append(text[pos:found])
-            if self._rest(text, found + len(literal), end, i + 1, values, whole, line_bound,
-                          budget):
-                return True
-            values.pop()
-        return False
+# Templates are matched without backtracking: grader.i18n.Template (a forged message costs a
+# bounded multiple of its length).
+Template = i18n.Template
+_MAX_TRIES = i18n._MAX_TRIES
 
 
 @functools.lru_cache(maxsize=None)
