@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install mathjax lite-fetch lite book book-zh test test-scale release release-check nbfmt clean
+.PHONY: install mathjax lite-fetch lite pdf book book-zh test test-scale release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -22,25 +22,35 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 # The site works offline: MathJax is served from the site itself, not from a CDN.
-# `make book` fetches a pinned MathJax 3 from the npm registry (npm pack, checksum
-# verified) into _build/vendor/mathjax, which _config.yml adds to html_static_path.
-MATHJAX_VERSION := 3.2.2
-MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
-MATHJAX_DIR     := _build/vendor/mathjax
+# `make book` fetches a pinned MathJax 4 and its default font (New Computer Modern, a
+# separate npm package that MathJax would otherwise load from a CDN) from the npm registry
+# (npm pack, checksums verified) into _build/vendor/mathjax, which _config.yml adds to
+# html_static_path (and points MathJax's font path at: loader.paths.fonts). MathJax 4 breaks
+# long display equations to the column's width, which version 3 could not.
+MATHJAX_VERSION    := 4.1.3
+MATHJAX_SHA256     := b7109f516f3d842de62b95d653e35fa0976dc223706a2a77440e7f7723f0c54d
+MATHJAX_FONT       := mathjax-newcm-font
+MATHJAX_FONT_SHA256 := 87d7b869c6a2a6169d9a53acc4eab6c846a9cbe11752738226461bb5070c8b88
+MATHJAX_DIR        := _build/vendor/mathjax
+MATHJAX_TMP        := _build/vendor/.tmp
 
 mathjax: $(MATHJAX_DIR)/.v$(MATHJAX_VERSION)
 
 $(MATHJAX_DIR)/.v$(MATHJAX_VERSION):
 	@command -v npm >/dev/null || { echo "make book needs npm to fetch MathJax (apt-get install npm)" >&2; exit 1; }
-	rm -rf $(MATHJAX_DIR) _build/vendor/.tmp && mkdir -p _build/vendor/.tmp
-	cd _build/vendor/.tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
-	echo "$(MATHJAX_SHA256)  _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum --check --quiet
-	tar -xzf _build/vendor/.tmp/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor/.tmp
-	# Only what the CommonHTML output needs (with its menu, accessibility and TeX extensions).
-	mkdir -p $(MATHJAX_DIR)/output
-	cd _build/vendor/.tmp/package && cp -r LICENSE es5/tex-mml-chtml.js es5/input es5/a11y es5/ui es5/sre es5/adaptors $(CURDIR)/$(MATHJAX_DIR)/
-	cp -r _build/vendor/.tmp/package/es5/output/chtml $(MATHJAX_DIR)/output/
-	rm -rf _build/vendor/.tmp
+	rm -rf $(MATHJAX_DIR) $(MATHJAX_TMP) && mkdir -p $(MATHJAX_TMP)/font
+	cd $(MATHJAX_TMP) && npm pack --silent mathjax@$(MATHJAX_VERSION) @mathjax/$(MATHJAX_FONT)@$(MATHJAX_VERSION) >/dev/null \
+	    || { echo "MathJax $(MATHJAX_VERSION) cannot be fetched from the npm registry (offline?): make book needs it once" >&2; exit 1; }
+	printf '%s  %s\n' $(MATHJAX_SHA256) $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz \
+	    $(MATHJAX_FONT_SHA256) $(MATHJAX_TMP)/mathjax-$(MATHJAX_FONT)-$(MATHJAX_VERSION).tgz | sha256sum --check --quiet
+	tar -xzf $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX_TMP)
+	tar -xzf $(MATHJAX_TMP)/mathjax-$(MATHJAX_FONT)-$(MATHJAX_VERSION).tgz -C $(MATHJAX_TMP)/font
+	# The CommonHTML output with its TeX extensions, menu and accessibility parts (speech
+	# rules for the menu's speech option); the font's CommonHTML data and web fonts.
+	mkdir -p $(MATHJAX_DIR)/fonts/$(MATHJAX_FONT)
+	cd $(MATHJAX_TMP)/package && cp -r LICENSE tex-mml-chtml.js input a11y ui sre $(CURDIR)/$(MATHJAX_DIR)/
+	cd $(MATHJAX_TMP)/font/package && cp -r package.json chtml.js chtml $(CURDIR)/$(MATHJAX_DIR)/fonts/$(MATHJAX_FONT)/
+	rm -rf $(MATHJAX_TMP)
 	touch $@
 
 # The exercises in the browser: JupyterLite with a Pyodide kernel, served under lite/.
@@ -73,15 +83,36 @@ _build/lite/.built: $(LITE_CACHE)/.v$(PYODIDE_VERSION) $(LITE_INPUTS) | install
 	$(BIN)/python -m grader lite --cache $(LITE_CACHE) --out _build/lite
 	touch $@
 
+# The PDF edition (`make pdf`; `make book` builds it first, so that every page's download menu
+# links it, wherever Debian's Chromium is installed, as on CI; `make book PDF=0` skips it):
+# the whole book as one page (jupyter-book's singlehtml
+# builder, from the same execution cache as the site, so the same executed notebooks), printed
+# by Debian's headless Chromium with the print stylesheet (book/_static/book.css) by
+# `python -m grader pdf`, which fails if anything would not fit the paper. Built again only
+# when the book's sources, its configuration or the printing code changed.
+PDF ?= $(if $(wildcard /usr/bin/chromium),1,0)
+PDF_OUT    := _build/pdf/rnns-from-scratch.pdf
+PDF_INPUTS := $(wildcard _config.yml _toc.yml book/*.md book/*.bib book/_static/* book/results/* \
+                exercises/*/*.ipynb grader/site/*.py grader/reference/*.py grader/cli/pdf.py)
+
+pdf: $(PDF_OUT)
+
+$(PDF_OUT): $(PDF_INPUTS) | install mathjax
+	$(BIN)/jupyter-book build . --builder singlehtml -W --keep-going
+	$(BIN)/python -m grader pdf --site _build/singlehtml --out $@
+
 # The student bundle is built first: the site links it (book/student_guide.md).
-BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite)
+BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if $(filter 1,$(PDF)),pdf)
 
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
 book: $(BOOK_DEPS)
+	$(if $(filter 1,$(PDF)),,@echo "make book: no PDF edition in this build (PDF=0, or no /usr/bin/chromium: apt-get install chromium chromium-driver)")
 	$(BIN)/jupyter-book build . -W --keep-going
 	rm -rf _build/html/lite
 	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
+	# The pages link the PDF whenever it exists (grader/site/pdf.py): so is it served.
+	if [ -f $(PDF_OUT) ]; then cp $(PDF_OUT) _build/html/; else rm -f _build/html/rnns-from-scratch.pdf; fi
 	$(MAKE) --no-print-directory book-zh
 
 # The Chinese edition (中文版), served under zh/: its sources are written from the English

@@ -9,10 +9,10 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 c.CourseDirectory.course_id = "rnns-from-scratch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
-# nbgrader's defaults, and the grader's regrade fingerprint (autograded/<s>/<a>/), which
+# nbgrader's defaults, and the grader's regrade fingerprint and verdicts (autograded/<s>/<a>/), which
 # generate_feedback would otherwise copy into every student's feedback folder
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                            ".grader-fingerprint.json"]
+                            ".grader-fingerprint.json", ".grader-verdicts.json"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -60,3 +60,9 @@ c.GenerateFeedback.preprocessors = list(_feedback.PREPROCESSORS)
 c.GenerateFeedback.exporter_class = _feedback.EXPORTER
 c.HTMLExporter.template_name = _feedback.TEMPLATE_NAME
 c.HTMLExporter.extra_template_basedirs = _feedback.template_basedirs()
+
+# Regrades (a changed hidden test or points, registered again; grader/grading/insight.py):
+# `python -m grader autograde` writes autograded/<assignment>-regrade-report.md with every
+# score a regrade changed and why. With never_lower, a regrade never lowers a question's
+# score of a submission that did not change (the reports and LMS exports say so).
+c.Regrade.never_lower = False

@@ -51,10 +51,30 @@ ATOL = 1e-8
 
 class CheckFailure(AssertionError):
     """A test failed; the message is meant for the student, in the notebook's language (a test
-    cell's own ``raise CheckFailure(f"...")`` is translated like its names and hints)."""
+    cell's own ``raise CheckFailure(f"...")`` is translated like its names and hints).
 
-    def __init__(self, *args: object) -> None:
+    Besides the message, a failure says what was recognised, for the class analytics and for
+    feedback that must not quote a hidden test's expected values: ``label`` (the check's
+    ``name``), ``kind`` (``"named"`` when a ``mistakes=`` entry matched, else one of
+    :data:`KINDS`) and ``mistake`` (the matched entry's name, as the test cell wrote it:
+    the same in every language).
+    """
+
+    def __init__(self, *args: object, kind: str = "", mistake: str = "", label: str = "",
+                 got: Any = None) -> None:
         super().__init__(*((_text(args[0]),) + args[1:] if args else ()))
+        self.kind, self.mistake, self.label = kind, mistake, label
+        self.got = got   # the wrong answer itself (the grader digests it; never shown)
+
+
+# What a failure can be recognised as without a named mistake (``CheckFailure.kind``).
+KINDS = {
+    "unanswered": "not answered yet", "none": "returned None", "type": "not numbers", "shape": "a wrong shape",
+    "axes": "axes in another order", "float32": "float32 instead of float64",
+    "nonfinite": "NaN or infinity", "zeros": "all zeros", "sign": "the sign flipped",
+    "factor": "off by a constant factor", "normalise": "rows not normalised",
+    "raises": "an error raised or not raised", "values": "wrong values (not recognised)",
+}
 
 
 def _fmt(x: Any, prefix: str = "") -> str:
@@ -115,16 +135,17 @@ def _call(name: str, args: tuple) -> str:
     return f"{name}({', '.join(_show(a, 60) for a in args)})"
 
 
-def _as_numeric(value: Any, name: str) -> _np.ndarray:
+def _as_numeric(value: Any, name: str, label: str = "") -> _np.ndarray:
     if value is None:
         raise CheckFailure(_t("{name}: your code returned None. Did you forget a `return` "
                               "statement, or leave `raise NotImplementedError()` in place?",
-                              name=name))
+                              name=name), kind="none", label=label or name)
     try:
         arr = _asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailure(_t("{name}: expected numbers, got {kind}: {value}", name=name,
-                              kind=type(value).__name__, value=_show(value))) from None
+                              kind=type(value).__name__, value=_show(value)),
+                           kind="type", label=label or name) from None
     return arr
 
 
@@ -170,8 +191,8 @@ def check_shape(value: Any, expected_shape: tuple, name: str = "result",
 
     ``axes`` names the expected axes, e.g. ``("N", "T", "H")``, for the message.
     """
-    name = _text(name)
-    arr = _as_numeric(value, name)
+    label, name = name, _text(name)
+    arr = _as_numeric(value, name, label)
     expected_shape = tuple(expected_shape)
     if arr.shape != expected_shape:
         orders = _reordered(arr.shape, expected_shape)
@@ -180,11 +201,12 @@ def check_shape(value: Any, expected_shape: tuple, name: str = "result",
                 "{name}: expected shape {expected}, got {got}: the axes are in the wrong "
                 "order: {axes}. Stack or transpose so that the axes come in the expected order.",
                 name=name, expected=expected_shape, got=arr.shape,
-                axes=_axes_sentence(orders[0], arr.shape, expected_shape, axes)))
+                axes=_axes_sentence(orders[0], arr.shape, expected_shape, axes)),
+                kind="axes", label=label)
         raise CheckFailure(_t(
             "{name}: expected shape {expected}, got {got}. Check which axis is time, which is "
             "the batch, and whether a vector should be a row (1, n), a column (n, 1) or plain "
-            "(n,).", name=name, expected=expected_shape, got=arr.shape))
+            "(n,).", name=name, expected=expected_shape, got=arr.shape), kind="shape", label=label)
 
 
 def _close(a: _np.ndarray, b: _np.ndarray, rtol: float, atol: float) -> bool:
@@ -199,27 +221,27 @@ def _diagnose(arr: _np.ndarray, expected: _np.ndarray, rtol: float, atol: float,
     """
     for order in _reordered(arr.shape, expected.shape):
         if _close(arr.transpose(order), expected, rtol, atol):
-            return _axes_sentence(order, arr.shape, expected.shape, axes)
+            return "axes", _axes_sentence(order, arr.shape, expected.shape, axes)
     if expected.any() and not arr.any():
-        return _t("every value is zero: it was never computed, or never added (+=) into the "
+        return "zeros", _t("every value is zero: it was never computed, or never added (+=) into the "
                   "array you return")
     norm = float((expected * expected).sum())
     if norm > 0 and (expected.size > 1 or _close(arr, -expected, rtol, atol)):
         factor = float((arr * expected).sum()) / norm
         if factor != 0 and _close(arr, factor * expected, rtol, atol):
             if _close(_asarray(factor), _asarray(-1.0), 1e-6, 0.0):
-                return _t("the sign is flipped: every value has the opposite sign")
-            return _t("every value is {factor:.6g} times the expected one: a factor is missing "
+                return "sign", _t("the sign is flipped: every value has the opposite sign")
+            return "factor", _t("every value is {factor:.6g} times the expected one: a factor is missing "
                       "or extra (a sum instead of a mean? a division forgotten?)", factor=factor)
     if expected.ndim and expected.shape[-1] > 1 and (expected >= 0).all() and (arr >= 0).all():
         rows = expected.sum(axis=-1)
         sums = arr.sum(axis=-1, keepdims=True)
         if _close(rows, _ones(rows.shape), 1e-6, 1e-9) and (sums > 0).all() \
                 and _close(arr / sums, expected, rtol, atol):
-            return _t("each row should be a probability distribution summing to 1, but yours "
+            return "normalise", _t("each row should be a probability distribution summing to 1, but yours "
                       "sum to other numbers: the rows are right up to their sum, so normalise "
                       "each row by dividing by its sum")
-    return ""
+    return "", ""
 
 
 def _not_finite(arr: _np.ndarray) -> str:
@@ -243,13 +265,14 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
     order is called that.  A float32 (or float16) answer fails, unless ``expected`` has
     that dtype too: the tolerances are float64's.
     """
-    name, hint = _text(name), _text(hint)
+    label, (name, hint) = name, (_text(name), _text(hint))
     expected_arr = _asarray(expected, dtype=float)
     low = _low_precision(value) if value is not None else None
     try:
-        arr = _as_numeric(value, name)
+        arr = _as_numeric(value, name, label)
     except CheckFailure as failure:
-        raise CheckFailure(f"{failure}\n  {_hint(hint)}" if hint else str(failure)) from None
+        raise CheckFailure(f"{failure}\n  {_hint(hint)}" if hint else str(failure),
+                           kind=failure.kind, label=label) from None
     if arr.shape != expected_arr.shape:
         orders = _reordered(arr.shape, expected_arr.shape)
         for order in orders:
@@ -257,13 +280,14 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
                 raise CheckFailure(_t(
                     "{name}: the numbers are right but the axes are in the wrong order: "
                     "{axes}. Stack or transpose so that the axes come in the expected order.",
-                    name=name, axes=_axes_sentence(order, arr.shape, expected_arr.shape, axes)))
+                    name=name, axes=_axes_sentence(order, arr.shape, expected_arr.shape, axes)),
+                    kind="axes", label=label)
         if arr.size == expected_arr.size:
             raise CheckFailure(_t(
                 "{name}: the numbers may be right but the shape is {got}, expected "
                 "{expected}. Reshape, or check the order of the axes.",
-                name=name, got=arr.shape, expected=expected_arr.shape))
-        check_shape(arr, expected_arr.shape, name, axes)
+                name=name, got=arr.shape, expected=expected_arr.shape), kind="shape", label=label)
+        check_shape(arr, expected_arr.shape, label, axes)
     if low is not None and _low_precision(expected) is None:
         agree = bool(_isclose(arr, expected_arr, rtol=1e-4, atol=1e-6).all())
         raise CheckFailure(
@@ -275,28 +299,30 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
                   "precision.") if agree else
                _t("Your values also differ from the expected ones:"))
             + ("" if agree else f"\n{_fmt(expected_arr, _EXPECTED())}\n"
-                                f"{_fmt(arr, _GOT())}"))
+                                f"{_fmt(arr, _GOT())}"), kind="float32", label=label)
     if not _isfinite(arr).all():
         raise CheckFailure(_t("{name}: contains NaN or infinity: {values}. {why}", name=name,
                               values=_fmt(arr), why=_not_finite(arr))
-                           + (f"\n  {_hint(hint)}" if hint else ""))
+                           + (f"\n  {_hint(hint)}" if hint else ""), kind="nonfinite", label=label)
     ok = _isclose(arr, expected_arr, rtol=rtol, atol=atol)
     if ok.all():
         return
-    diagnosis = ""
+    kind, diagnosis, named = "", "", ""
     for mistake, mistaken in (mistakes or {}).items():
         mistaken_arr = _asarray(mistaken, dtype=float)
         if _close(arr, mistaken_arr, rtol, atol):
-            diagnosis = _text(mistake)
+            kind, diagnosis, named = "named", _text(mistake), mistake
             break
-    named = bool(diagnosis)   # a mistake the test names is precise: no hint after it
-    diagnosis = diagnosis or _diagnose(arr, expected_arr, rtol, atol, axes)
+    # a mistake the test names is precise: no hint after it
+    if not named:
+        kind, diagnosis = _diagnose(arr, expected_arr, rtol, atol, axes)
     if diagnosis:
         raise CheckFailure(_t("{name} is wrong: it looks like {diagnosis}.", name=name,
                               diagnosis=diagnosis) + "\n"
                            f"{_fmt(expected_arr, _EXPECTED())}\n"
                            f"{_fmt(arr, _GOT())}"
-                           + (f"\n  {_hint(hint)}" if hint and not named else ""))
+                           + (f"\n  {_hint(hint)}" if hint and not named else ""),
+                           kind=kind, mistake=named, label=label, got=arr)
     diff = _abs(arr - expected_arr)
     message = (_t("{name} is wrong.", name=name) + f"\n{_fmt(expected_arr, _EXPECTED())}\n"
                f"{_fmt(arr, _GOT())}\n")
@@ -309,26 +335,28 @@ def check_close(value: Any, expected: Any, name: str = "result", *, rtol: float 
         message += "  " + _t("The difference is {difference:.3g}.", difference=float(diff))
     if hint:
         message += f"\n  {_hint(hint)}"
-    raise CheckFailure(message)
+    raise CheckFailure(message, kind="values", label=label, got=arr)
 
 
 def check_raises(func: Callable, args: tuple, exception: type[BaseException],
                  name: str = "your function", why: str = "") -> None:
     """Fail unless ``func(*args)`` raises ``exception``."""
-    name, why = _text(name), _text(why)
+    label, (name, why) = name, (_text(name), _text(why))
     try:
         func(*args)
     except exception:
         return
     except NotImplementedError:
-        raise CheckFailure(_t("{name} is not implemented yet.", name=name)) from None
+        raise CheckFailure(_t("{name} is not implemented yet.", name=name), kind="unanswered",
+                           label=label) from None
     except Exception as exc:  # the wrong error is still a clear failure
         raise CheckFailure(_t("{call} should raise {wanted}, but raised {kind}: {error}",
                               call=_call(name, args), wanted=exception.__name__,
-                              kind=type(exc).__name__, error=exc)) from None
+                              kind=type(exc).__name__, error=exc), kind="raises",
+                           label=label) from None
     raise CheckFailure(_t("{call} should raise {wanted}{why}, but returned normally.",
                           call=_call(name, args), wanted=exception.__name__,
-                          why=_t(": {why}", why=why) if why else ""))
+                          why=_t(": {why}", why=why) if why else ""), kind="raises", label=label)
 
 
 def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "", *,
@@ -338,15 +366,16 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "",
     ``mistakes`` maps the name of a classic mistake to the value it gives, as in
     :func:`check_close`.
     """
-    name, hint = _text(name), _text(hint)
+    label, (name, hint) = name, (_text(name), _text(hint))
     if value is None and expected is not None:
-        _as_numeric(value, name)
+        _as_numeric(value, name, label)
     if value != expected:
         for mistake, mistaken in (mistakes or {}).items():
             if not _same(mistaken, expected) and _same(value, mistaken):
                 raise CheckFailure(_t("{name} is wrong: it looks like {diagnosis}.", name=name,
                                       diagnosis=_text(mistake)) + "\n"
-                                   f"{_EXPECTED()}{_show(expected)}\n{_GOT()}{_show(value)}")
+                                   f"{_EXPECTED()}{_show(expected)}\n{_GOT()}{_show(value)}",
+                                   kind="named", mistake=mistake, label=label, got=value)
         message = _t("{name}: expected {expected}, got {got}.", name=name,
                      expected=_show(expected), got=_show(value))
         if type(value) in (list, tuple) and type(expected) in (list, tuple) and \
@@ -359,7 +388,7 @@ def check_equal(value: Any, expected: Any, name: str = "result", hint: str = "",
                 message += "\n  " + _t("Not expected: {names}.", names=_show(extra))
         if hint:
             message += f"\n  {_hint(hint)}"
-        raise CheckFailure(message)
+        raise CheckFailure(message, kind="values", label=label, got=value)
 
 
 def random_shapes(rng: _np.random.Generator, n: int, low: int = 1, high: int = 6) -> list[int]:

@@ -175,6 +175,35 @@ MESSAGES: dict[str, str] = {
     "{notebook} does not exist": "{notebook} 不存在",
     "error: ": "错误：",
 
+    # ------------------------------- grader/grading/misconceptions.py (a hidden test's failure)
+    # what feedback says when a hidden test fails: the mistake named, no value of the test
+    "{name} is wrong: {why}.": "{name} 不对：{why}。",
+    "the axes are in another order than expected (transposed, or stacked along another axis)":
+        "各轴的顺序与应有的不同（转置了，或者沿另一个轴堆叠了）",
+    "every value is off by the same factor: a factor is missing or extra (a sum instead of a "
+    "mean? a division forgotten?)":
+        "每个值都差了同一个倍数：少乘或多乘了一个系数（是不是把平均写成了求和？忘了做除法？）",
+    "each row should be a probability distribution summing to 1, but yours sum to other numbers":
+        "每一行都应是和为 1 的概率分布，而你的各行之和不是 1",
+    "your code returned None (a missing `return`?)": "你的代码返回了 None（是不是少了 `return`？）",
+    "your code did not return numbers": "你的代码返回的不是数值",
+    "your answer has another shape than the expected one (check which axis is time, which is "
+    "the batch, and whether a vector should be a row, a column or plain)":
+        "你的答案的形状与应有的不同（请检查哪个轴是时间、哪个轴是批量，"
+        "以及向量应该是行向量、列向量还是一维的）",
+    "your answer is float32, but this course works in float64": "你的答案是 float32，而本课程使用 float64",
+    "your answer contains NaN or infinity: look for an overflow (exp of a large number?), a "
+    "division by zero or the logarithm of 0":
+        "你的答案含有 NaN 或无穷大：请找一找溢出（是不是对一个很大的数取了 exp？）、"
+        "除以零或对 0 取对数的地方",
+    "your values differ from the expected ones": "你的数值与正确答案不同",
+    "it is not implemented yet": "还没有实现",
+    "(a hidden test, on inputs of its own; its expected values are not shown: try your code on "
+    "inputs of other shapes and sizes)":
+        "（这是隐藏测试，用的是它自己的输入；它的正确答案不会显示：请用其他形状和大小的输入"
+        "试一试你的代码）",
+    "the result": "结果",
+
     # ------------------------------------------- solutions/01_rnn_by_hand: the test cells' text
     "a 1-D vector on the left is a row vector: the result is 1-D too":
         "左边的一维向量是行向量：结果也是一维的",
@@ -263,6 +292,29 @@ MESSAGES: dict[str, str] = {
     "an impossible pair has probability 0, whose logarithm is -inf":
         "不可能出现的组合概率为 0，其对数为 -inf",
     "a D4 right after a D6 in the constrained model": "在转移受限的模型中，D6 之后紧接着 D4",
+    # the set-up cell's check_log_probability (a long sequence's log-probability) and its names
+    "{name} is {got} for a sequence of T={T} symbols, but should be about {expected}: your "
+    "probabilities underflowed to 0. A product of {T} numbers below 1 is far smaller than the "
+    "smallest float64 (about 1e-308): scale each step or work with logarithms.":
+        "{name} 在长度 T={T} 的序列上是 {got}，但应当约为 {expected}：你的概率下溢成了 0。"
+        "{T} 个小于 1 的数相乘，远小于 float64 能表示的最小正数（约 1e-308）："
+        "每一步都要缩放，或者改用对数计算。",
+    "probabilities this small (below 1e-304) lose their precision, then underflow, in float64: "
+    "scale each step or work with logarithms":
+        "这么小的概率（低于 1e-304）在 float64 中会先丢失精度，然后下溢：每一步都要缩放，"
+        "或者改用对数计算",
+    "joint_log_prob for a random HMM (K=3, M=5, T=20000)":
+        "随机隐马尔可夫模型上的 joint_log_prob（K=3，M=5，T=20000）",
+    "log_likelihood of 5000 random faces under the loaded, constrained dice":
+        "灌铅、转移受限的骰子下 5000 个随机点数的 log_likelihood",
+    "log_likelihood for a random HMM (K={K}, M={M}, T=20000)":
+        "随机隐马尔可夫模型上的 log_likelihood（K={K}，M={M}，T=20000）",
+    "log_likelihood before the step (K={K}, M={M}, T={T})":
+        "这一步之前的 log_likelihood（K={K}，M={M}，T={T}）",
+    "the joint log-probability of your path for a random HMM (K={K}, M={M}, T={T})":
+        "随机隐马尔可夫模型（K={K}，M={M}，T={T}）上你的路径的联合对数概率",
+    "the joint log-probability of your path for a random HMM (K=3, M=6, T=20000)":
+        "随机隐马尔可夫模型（K=3，M=6，T=20000）上你的路径的联合对数概率",
     "joint_log_prob for a random HMM (K={K}, M={M}, T={T})":
         "随机隐马尔可夫模型上的 joint_log_prob（K={K}，M={M}，"
         "T={T}）",

@@ -56,3 +56,20 @@ def scripted_class(request, tmp_path_factory):
 def small_class(tmp_path_factory):
     """The small scripted class, for tests written about particular students of chapter 1."""
     return _scripted_class(tmp_path_factory, "small")
+
+
+@pytest.fixture(scope="session")
+def installed_autograder(tmp_path_factory):
+    """The grader installed as a container installs it: the Gradescope zip of chapter 1, laid
+    out as /autograder and its setup.sh run (tests/container_env.py), once per test run."""
+    import container_env
+    from grading_helpers import build_once
+
+    why = container_env.available()
+    if why:
+        pytest.skip(why)
+    keep = os.environ.get("RNNS_TEST_AUTOGRADER_CACHE")   # a developer's: reuse one install
+    if keep:
+        return container_env.cached_install(Path(keep))
+    return build_once(tmp_path_factory, "installed-autograder",
+                      lambda folder: container_env.install_autograder(folder / "autograder"))

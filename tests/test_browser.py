@@ -12,13 +12,22 @@ driver or browser).  For every page the test checks that
   each, and no ``mjx-merror``);
 * every link, script, stylesheet and image on the same host resolves (HTTP 200), and every
   ``#fragment`` it points to exists on the target page.
-* nothing runs past the main column, at 1280 px and at 390 px (a phone): a wide equation,
-  table or output must scroll inside the column (``book/_static/book.css``);
+* nothing runs past the main column, at 1280 px and on a 390 px phone, and nothing in it
+  scrolls or is cut: no element of the main column (inline and display math included) has
+  ``scrollWidth > clientWidth`` (or a taller content than its box) while it scrolls or clips
+  its overflow. Scroll bars are not hidden, as a reader sees them. The one exception by
+  design: a code block (``pre``: source or printed output, whose lines and columns must stay
+  as they are) may scroll sideways, and on the phone so may a data table with more columns
+  than fit; math and text never (``book/_static/book.css``);
 * every image in a page's text is a numbered figure with a caption, and its alt text says
-  what it shows (not empty, not a file name).
+  what it shows (not empty, not a file name);
+* every figure is a book figure (``grader/site/figures.py``: SVG with a record of its
+  smallest text), its axes are labelled, and its smallest text is at least 9 CSS px on
+  the phone: ``smallest_pt * displayed_px / svg_width_pt``.
 
-Screenshots of the landing page and of chapter 1 go to artifacts/screenshots/ and a
-per-page report to artifacts/browser-report.json (artifacts/ is git-ignored; CI keeps it).
+Screenshots of the landing page and of chapter 1 (1280 px, and chapters 1 and 5 at 390 px)
+go to artifacts/screenshots/ and a per-page report to artifacts/browser-report.json
+(artifacts/ is git-ignored; CI keeps it).
 
 Without Chromium the test is skipped, except on CI (CI=true), where it fails.
 """
@@ -47,8 +56,10 @@ ARTIFACTS = ROOT / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-# Pages photographed (path in the site -> file name stem).
+# Pages photographed (path in the site -> file name stem), at 1280 px and on the phone.
 SCREENSHOT_PAGES = {"book/intro.html": "landing", "book/01_rnn_by_hand.html": "chapter-01"}
+PHONE_SCREENSHOT_PAGES = {"book/01_rnn_by_hand.html": "chapter-01-phone",
+                          "book/05_mrnn.html": "chapter-05-phone"}
 # Flags that keep Chromium quiet on a machine without a network: no background
 # requests, no component updates, no sync; host names other than the test server
 # resolve to nothing, so an accidental external load fails at once (and is reported).
@@ -56,13 +67,18 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-default-apps", "--disable-extensions", "--disable-dev-shm-usage",
-    "--no-default-browser-check", "--metrics-recording-only", "--hide-scrollbars",
+    "--no-default-browser-check", "--metrics-recording-only",
     "--force-device-scale-factor=1", "--window-size=1280,900", "--lang=en-US",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PAGE_TIMEOUT = 30  # seconds for one page to load and typeset its math
-# Widths at which no content may overflow the main column: a laptop and a phone.
+# Widths at which no content may overflow the main column: a laptop and a phone. The phone
+# is emulated as one (a 390 x 844 viewport, touch, overlay scroll bars); the laptop keeps
+# the classic scroll bars a reader of the site sees there.
 WIDE, NARROW = 1280, 390
+PHONE = {"width": NARROW, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+# The smallest figure text a phone may show, in CSS px (issue 24: about 4 px before).
+MIN_FIGURE_TEXT_PX = 9.0
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -181,39 +197,84 @@ return {
 """
 
 
-# Elements of the main column that stick out of it (more than 1 px), unless an ancestor
-# inside the column clips or scrolls them; and a page wider than the window.
+# What a reader would see spill, scroll or be cut in the main column: the page wider than the
+# window; an element that scrolls or clips its content (scrollWidth > clientWidth or
+# scrollHeight > clientHeight, overflow not visible), unless it is a code block scrolling
+# sideways (or, on the phone, a data table); an element that sticks out of the column
+# (more than 1 px) and is not inside such a scrolling block. Screen-reader-only elements
+# (MathJax's assistive MathML) are clipped to nothing on purpose and do not count.
 FIND_OVERFLOW = """
+const phone = arguments[0];
 const article = document.querySelector('article.bd-article') || document.querySelector('main');
 const found = [];
 const docWidth = document.documentElement.scrollWidth, winWidth = document.documentElement.clientWidth;
 if (docWidth > winWidth + 1) found.push(`the page is ${docWidth} px wide in a ${winWidth} px window`);
-if (article) {
-  const box = article.getBoundingClientRect();
-  const contained = el => {
-    for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
-      const style = getComputedStyle(a);
-      if (['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) {
-        const r = a.getBoundingClientRect();
-        if (r.left >= box.left - 1 && r.right <= box.right + 1) return true;
-      }
+if (!article) return found;
+const box = article.getBoundingClientRect();
+const describe = el => {
+  const math = el.closest('mjx-container, div.math, span.math');
+  const what = math ? 'math' : el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
+               ? '.' + String(el.className).trim().split(/\\s+/).slice(0, 3).join('.') : '');
+  // By characters, not UTF-16 units: half of a math italic letter (𝑥) cannot be returned.
+  const text = [...((math || el).textContent || '').trim().replace(/\\s+/g, ' ')].slice(0, 60).join('');
+  return what + ' "' + text + '"';
+};
+const scrolls = style => style.overflowX === 'auto' || style.overflowX === 'scroll';
+const mayScroll = (el, style) => scrolls(style) && (el.matches('pre')
+    || (phone && (el.matches('table, .pst-scrollable-table-container')
+                  || (el.children.length === 1 && el.firstElementChild.matches('table')))));
+const screenReaderOnly = el => el.closest('mjx-assistive-mml, .visually-hidden, .sr-only');
+const insideScroller = el => {
+  for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+    if (mayScroll(a, getComputedStyle(a))) return true;
+  }
+  return false;
+};
+// Vertically, scrollHeight also counts a child's bottom margin, which is never cut: what
+// counts is a descendant drawn above or below the box.
+const cutVertically = el => {
+  const r = el.getBoundingClientRect();
+  return [...el.querySelectorAll('*')].some(d => {
+    if (screenReaderOnly(d)) return false;
+    const q = d.getBoundingClientRect();
+    return q.height > 0 && (q.bottom > r.bottom + 1 || q.top < r.top - 1);
+  });
+};
+const reported = [];  // one report per problem: not again for what is inside it
+for (const el of article.querySelectorAll('*')) {
+  if (found.length >= 12) break;
+  if (screenReaderOnly(el) || reported.some(r => r.contains(el))) continue;
+  const style = getComputedStyle(el);
+  const wide = el.scrollWidth > el.clientWidth && style.overflowX !== 'visible';
+  const tall = el.scrollHeight > el.clientHeight && style.overflowY !== 'visible' && cutVertically(el);
+  if (wide || tall) {
+    if (!(wide && !tall && mayScroll(el, style))) {
+      found.push(`${describe(el)} ${scrolls(style) ? 'scrolls' : 'is cut'}: its content is `
+                 + `${el.scrollWidth} x ${el.scrollHeight} px in a ${el.clientWidth} x ${el.clientHeight} px box`);
+      reported.push(el);
+      continue;
     }
-    return false;
-  };
-  for (const el of article.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) continue;
-    if ((r.right > box.right + 1 || r.left < box.left - 1) && !contained(el)) {
-      const what = el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
-                   ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '');
-      found.push(`${what} spans ${Math.round(r.left)}..${Math.round(r.right)} px, the column `
-                 + `${Math.round(box.left)}..${Math.round(box.right)} px: `
-                 + (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60));
-      if (found.length >= 8) break;
-    }
+  }
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  if ((r.right > box.right + 1 || r.left < box.left - 1) && !insideScroller(el)) {
+    found.push(`${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)} px, the column `
+               + `${Math.round(box.left)}..${Math.round(box.right)} px`);
+    reported.push(el);
   }
 }
 return found;
+"""
+
+# The figures of the main column as the page shows them: source, width on screen, number.
+FIND_FIGURES = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+if (!article) return [];
+return [...article.querySelectorAll('img')].map(img => {
+  const number = img.closest('figure') && img.closest('figure').querySelector('.caption-number');
+  return {src: img.currentSrc || img.src, width: img.getBoundingClientRect().width,
+          number: number ? number.textContent.trim() : (img.getAttribute('src') || '').split('/').pop()};
+});
 """
 
 # Images in the page's text: each inside a <figure> with a numbered caption, with alt text
@@ -238,12 +299,54 @@ return found;
 """
 
 
-def _overflow(driver, base: str, page: str, width: int) -> list[str]:
-    """Overflow problems of a page displayed ``width`` px wide."""
-    driver.set_window_size(width, 900)
-    driver.get(base + page)
-    driver.execute_async_script(WAIT_FOR_PAGE)
-    return [f"at {width} px: {problem}" for problem in driver.execute_script(FIND_OVERFLOW)]
+def _on_phone(driver, base: str, page: str) -> tuple[list[str], list[dict], list[Path]]:
+    """Layout problems of ``page`` on the phone, its figures as the phone shows them, and
+    the screenshot taken there (if the page is one of PHONE_SCREENSHOT_PAGES)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    try:
+        driver.get(base + page)
+        driver.execute_async_script(WAIT_FOR_PAGE)
+        problems = driver.execute_script(FIND_OVERFLOW, True)
+        figures = driver.execute_script(FIND_FIGURES)
+        shots = []
+        if page in PHONE_SCREENSHOT_PAGES:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shots.append(SCREENSHOTS / f"{PHONE_SCREENSHOT_PAGES[page]}.png")
+            driver.save_screenshot(str(shots[0]))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return [f"at {NARROW} px: {problem}" for problem in problems], figures, shots
+
+
+def _figure_problems(site: Path, figures: list[dict]) -> list[str]:
+    """Each figure must be a book figure whose smallest text the phone shows at
+    MIN_FIGURE_TEXT_PX or more, with every axis labelled (grader/site/figures.py)."""
+    from grader.site.figures import read_record, svg_width_pt
+
+    found = []
+    for figure in figures:
+        name = figure["number"]
+        path = site / unquote(urlsplit(figure["src"]).path).lstrip("/")
+        if path.suffix != ".svg" or not path.is_file():
+            found.append(f"{name} ({path.name}) is not an SVG figure drawn through "
+                         "grader.site.figures (use_book_figures() in the page's first cell)")
+            continue
+        svg = path.read_bytes()
+        record = read_record(svg)
+        if record is None:
+            found.append(f"{name} ({path.name}) has no record of its text sizes: it was not "
+                         "drawn through grader.site.figures (use_book_figures())")
+            continue
+        found += [f"{name}: the axis {axis} has tick labels but no label"
+                  for axis in record["unlabelled_axes"]]
+        if record["smallest_text_pt"] is not None:
+            shown = record["smallest_text_pt"] * figure["width"] / svg_width_pt(svg)
+            if shown < MIN_FIGURE_TEXT_PX:
+                found.append(f"{name}: its smallest text, {record['smallest_text']!r} "
+                             f"({record['smallest_text_pt']:g} pt), is {shown:.1f} px on a "
+                             f"{NARROW} px phone (at least {MIN_FIGURE_TEXT_PX:g}): the figure is "
+                             f"shown {figure['width']:.0f} px wide; make it narrower or the text larger")
+    return found
 
 
 class _Ids(HTMLParser):
@@ -329,20 +432,23 @@ def test_every_page_in_headless_chromium(site, server, browser):
                 found.append(f"only {info['typeset']} of {info['math']} math elements typeset")
         found += [f"MathJax error: {text}" for text in info["mathErrors"]]
         found += browser.execute_script(FIND_FIGURE_PROBLEMS)
-        found += [f"at {WIDE} px: {problem}" for problem in browser.execute_script(FIND_OVERFLOW)]
+        found += [f"at {WIDE} px: {problem}" for problem in browser.execute_script(FIND_OVERFLOW, False)]
         for url in info["urls"]:
             target, fragment = urldefrag(url)
             linked.setdefault(target.split("?")[0], set()).add(unquote(fragment))
         if page in SCREENSHOT_PAGES:
             screenshots += _screenshot(browser, SCREENSHOT_PAGES[page], info["height"])
-        found += _overflow(browser, base, page, NARROW)
-        browser.set_window_size(WIDE, 900)
+        on_phone, figures, shots = _on_phone(browser, base, page)
+        found += on_phone + _figure_problems(site, figures)
+        screenshots += shots
         report[page] = {
             "title": info["title"], "console_errors": errors,
             "console": [f"{entry['level']}: {entry['message']}" for entry in console],
             "requests": len(requests),
             "math": info["math"], "typeset": info["typeset"], "mathjax": info["mathjaxVersion"],
             "images": info["images"], "broken_images": info["brokenImages"],
+            "figures_on_phone": [{"figure": f["number"], "shown_px": round(f["width"])}
+                                 for f in figures],
             "links_same_host": len(info["urls"]),
         }
 
@@ -381,6 +487,7 @@ def test_every_page_in_headless_chromium(site, server, browser):
         "pages": report,
     }, indent=2, ensure_ascii=False))
 
-    assert len(screenshots) == 2 * len(SCREENSHOT_PAGES), "a screenshot page is missing from the site"
+    assert len(screenshots) == 2 * len(SCREENSHOT_PAGES) + len(PHONE_SCREENSHOT_PAGES), \
+        "a screenshot page is missing from the site"
     assert problems == {}, "problems found in the browser:\n" + "\n".join(
         f"  {page}:\n" + "\n".join(f"    - {p}" for p in found[:10]) for page, found in problems.items())

@@ -206,9 +206,26 @@ def test_mathjax_is_pinned_and_hash_checked_on_both_paths(course):
                 lambda: main(["feedback", A, "--course", str(course.root), "--student", "sol"])):
         run()
         (script,) = _external_scripts(_page(course, "sol"))
-        assert script["src"] == f"https://cdn.jsdelivr.net/npm/mathjax@{version}/es5/tex-mml-chtml.js"
+        assert script["src"] == f"https://cdn.jsdelivr.net/npm/mathjax@{version}/tex-mml-chtml.js"
         assert script["integrity"] == f"sha384-{digest}"
         assert script["crossorigin"] == "anonymous"
+
+
+def test_mathjax_settings_are_the_sites(course):
+    """A feedback page typesets as the site does: long equations broken to fit, screen
+    readers given MathML, no speech computed (the settings of _config.yml)."""
+    import json
+
+    import yaml
+    from bs4 import BeautifulSoup
+
+    site = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["mathjax3_config"]
+    main(["feedback", A, "--course", str(course.root), "--student", "sol"])
+    soup = BeautifulSoup(_page(course, "sol").read_text(), "html.parser")
+    (config,) = [s.get_text() for s in soup.find_all("script") if "window.MathJax" in s.get_text()]
+    page = json.loads(config.split("=", 1)[1].strip().rstrip(";"))
+    assert page["output"] == site["output"]
+    assert page["options"] == site["options"]
 
 
 def test_audit_compares_lines_not_json(course, tmp_path):

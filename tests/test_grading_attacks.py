@@ -10,14 +10,21 @@ What is shown: no attack earns a point it did not solve, reads or writes a byte 
 or disturbs another student's grade, and every broken submission is refused with a reason
 while the batch goes on.  Verdicts are made in the grader's process
 (:mod:`grader.grading.verdicts`), so tampering inside the kernel changes nothing.
+
+Every test runs twice: with bubblewrap (this checkout's grader, in this process) and in the
+container mode (:mod:`grader.grading.container`: the grader installed as a container
+installs it, run by ``python -m grader autograde --sandbox container`` in a private mount
+namespace without CAP_SYS_ADMIN, see ``tests/container_env.py``), on the same submissions.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -26,8 +33,11 @@ import nbformat
 import pytest
 from grading_helpers import build_once
 
+import container_env
 from grader.course import make_course
 from grader.grading.autograde import autograde, format_table
+from grader.grading.container_uids import uid_block
+from grader.grading.results import BatchResult, StudentResult
 from grader.grading.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +47,8 @@ import make_submissions as subs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
+MODES = ["bwrap", pytest.param("container", marks=pytest.mark.skipif(
+    bool(container_env.available()), reason=container_env.available() or "n/a"))]
 
 LIMITS = """
 # small limits for the attack tests
@@ -83,10 +95,14 @@ def _sandbox_processes(uids: set[str]) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """The graded batch; built once per test run, even when pytest-xdist spreads this module's
-    tests over several workers (they share the result through a file, under a lock)."""
+@pytest.fixture(scope="module", params=MODES)
+def graded(request, tmp_path_factory):
+    """The graded batch of a sandbox mode; built once per test run, even when pytest-xdist
+    spreads this module's tests over several workers (they share it through a file)."""
+    if request.param == "container":
+        installed = request.getfixturevalue("installed_autograder")
+        return build_once(tmp_path_factory, "grading-attacks-container",
+                          functools.partial(_grade_attacks, installed=installed))
     return build_once(tmp_path_factory, "grading-attacks", _grade_attacks)
 
 
@@ -111,7 +127,27 @@ def _lay_out_intake_attacks(course: Path, complete: Path) -> None:
     (ts / "timestamp.txt").symlink_to(course / "nbgrader_config.py")
 
 
-def _grade_attacks(workdir: Path) -> dict:
+def _grade_in_container(course: Path, installed: dict) -> tuple[BatchResult, set[str], str]:
+    """``python -m grader autograde --sandbox container`` of the installed grader, as in a
+    container; the batch read back from its summary, the uids it could have used."""
+    summary = course / "autograded" / "container-summary.json"
+    proc = subprocess.Popen(
+        container_env.container_command(
+            [installed["python"], "-I", "-m", "grader", "autograde", A, "--course", str(course),
+             "--jobs", "2", "--sandbox", "container", "--no-progress", "--summary", str(summary)],
+            autograder=Path(installed["root"])),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=course)
+    out, err = proc.communicate(timeout=1800)
+    print(out, err[-5000:])
+    assert summary.exists(), f"no summary ({proc.returncode}):\n{err[-3000:]}"
+    data = json.loads(summary.read_text())
+    batch = BatchResult(data["assignment"], data["course"], data["sandboxed"], data["jobs"],
+                        data["seconds"], [StudentResult(**s) for s in data["students"]],
+                        data["canary_seconds"], str(summary))
+    return batch, {str(u) for u in uid_block(proc.pid)}, err
+
+
+def _grade_attacks(workdir: Path, installed: dict | None = None) -> dict:
     course = make_course(workdir / "course", [A])
     (course.root / "nbgrader_config.py").write_text(
         (course.root / "nbgrader_config.py").read_text() + LIMITS)
@@ -136,16 +172,20 @@ def _grade_attacks(workdir: Path) -> dict:
         shutil.copyfile(path, target)
     _lay_out_intake_attacks(course.root, files["complete"])
     before = _tree(course.root)
-    batch = autograde(course.root, A, jobs=2, progress=False)
+    if installed is None:
+        batch = autograde(course.root, A, jobs=2, progress=False)
+        box = Sandbox()
+        uids, stderr = {str(box.slot_uid(i)) for i in range(2 * batch.jobs)}, ""  # two per slot
+    else:
+        batch, uids, stderr = _grade_in_container(course.root, installed)
     after = _tree(course.root)
     stop.set()
     thread.join(2)
     listener.close()
     print(format_table(batch))
-    box = Sandbox()
     return {"course": course, "batch": batch, "before": before, "after": after,
             "accepted": [str(a[1]) for a in accepted], "by": {s.student: s for s in batch.students},
-            "uids": {str(box.slot_uid(i)) for i in range(2 * batch.jobs)}}   # two per slot: see _Batch.spares
+            "uids": uids, "stderr": stderr, "mode": "container" if installed else "bwrap"}
 
 
 def _scores(graded, student) -> dict[str, float]:

@@ -18,7 +18,7 @@ from grader.course import make_course
 from grader.release import assignments
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ("01_rnn_by_hand", "02_hmm_dice", "03_embeddings", "04_rnnlm", "05_mrnn")
+CHAPTERS = ("01_rnn_by_hand", "02_hmm_dice", "03_embeddings", "04_rnnlm", "05_mrnn", "06_tang_poems")
 HEADING = "## Questions to think about"
 
 

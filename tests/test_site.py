@@ -154,11 +154,6 @@ def test_the_author_facing_scanner_finds_plumbing_and_only_that():
     assert author_facing(clean) == []
 
 
-# Pages whose clean-up is another part of the work of issue 24, checked by the xfail test
-# below until it lands (then remove the entry: the test passes and reports XPASS).
-PENDING = {"book/06_tang_poems.html": "chapter 6's hidden cells are engineer poems' part of issue 24"}
-
-
 def _plumbing(site: Path, pages: list[Path]) -> dict[str, list[str]]:
     found = {}
     for path in pages:
@@ -172,10 +167,6 @@ def _plumbing(site: Path, pages: list[Path]) -> dict[str, list[str]]:
 def test_no_page_shows_the_book_s_plumbing(site):
     pages = _reader_pages(site)
     assert len(pages) >= 15, [p.name for p in pages]
-    checked = [p for p in pages if p.relative_to(site).as_posix() not in PENDING]
-    assert _plumbing(site, checked) == {}
+    assert _plumbing(site, pages) == {}
 
 
-@pytest.mark.xfail(reason="; ".join(PENDING.values()), strict=False)
-def test_pending_pages_show_no_plumbing(site):
-    assert _plumbing(site, [site / page for page in PENDING]) == {}

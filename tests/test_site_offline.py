@@ -158,10 +158,12 @@ def test_stylesheets_load_nothing_from_another_host(site):
 
 
 def test_mathjax_is_the_local_copy(site):
-    """Pages with math load MathJax 3 from _static/mathjax, which holds its fonts too."""
+    """Pages with math load MathJax 4 from _static/mathjax, which holds its font too, and
+    tell it to look for the font there (its default is a CDN)."""
     mathjax = site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").is_file(), "MathJax was not copied: run `make book`"
-    assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    font = mathjax / "fonts" / "mathjax-newcm-font"
+    assert list((font / "chtml" / "woff2").glob("*.woff2")) and (font / "chtml" / "dynamic").is_dir()
     with_math = 0
     for page in pages(site):
         html = page.read_text(encoding="utf-8")
@@ -175,6 +177,7 @@ def test_mathjax_is_the_local_copy(site):
         for url in scripts:
             assert not is_remote(url), f"{page.relative_to(site)} loads MathJax from {url}"
             assert local_target(page, url, site).resolve() == (mathjax / "tex-mml-chtml.js").resolve()
+        assert '"fonts": "[mathjax]/fonts"' in html, f"{page.relative_to(site)}: MathJax's font path"
     assert with_math >= 2, "expected math on the chapters and the notation page"
 
 
@@ -254,9 +257,11 @@ def test_the_book_build_fails_on(breakage, tmp_path, repo_root):
     import subprocess
     import sys
 
-    recipe = [line.strip() for line in (repo_root / "Makefile").read_text().splitlines()
+    builds = [line.strip() for line in (repo_root / "Makefile").read_text().splitlines()
               if line.startswith("\t") and "jupyter-book build" in line]
-    assert len(recipe) == 1, "expected one `jupyter-book build` line in the Makefile"
+    assert all("-W" in line for line in builds), "every book build (the site's, the PDF's) is -W"
+    recipe = [line for line in builds if "--builder" not in line]  # the site's (make book)
+    assert len(recipe) == 1, "expected one `jupyter-book build` line for the site in the Makefile"
     command = shlex.split(recipe[0].replace("$(BIN)/", str(Path(sys.executable).parent) + "/"))
     assert "-W" in command, "make book must turn warnings into errors"
 

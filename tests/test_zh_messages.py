@@ -31,7 +31,21 @@ def kit_templates() -> set[str]:
                 found.add(node.args[0].value)
     found |= set(selfcheck.HINTS.values()) | set(selfcheck.LABELS.values())
     found |= {selfcheck.NEVER_FINISHED, selfcheck.KERNEL_DIED_EARLIER}
-    return found
+    return found | grader_templates()
+
+
+def grader_templates() -> set[str]:
+    """What the grader writes into a Chinese submission's graded notebook and feedback for a
+    hidden test's failure (grader/grading/misconceptions.py)."""
+    from grader.grading import misconceptions
+
+    found = {node.args[0].value
+             for node in ast.walk(ast.parse((ROOT / "grader/grading/misconceptions.py").read_text(
+                 encoding="utf-8")))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "t"
+             and node.args and isinstance(node.args[0], ast.Constant)}
+    return found | set(misconceptions._STUDENT_WORDS.values()) | {
+        misconceptions.HIDDEN_NOTE, misconceptions.THE_RESULT}
 
 
 def assignments() -> list[str]:
@@ -192,3 +206,20 @@ def test_grader_check_says_what_it_cannot_check_in_the_notebooks_language(tmp_pa
         proc = subprocess.run([sys.executable, "-m", "grader", "check", name], cwd=tmp_path,
                               capture_output=True, text=True)
         assert proc.returncode == 2 and all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_translating_a_forged_message_is_fast():
+    """Hidden tests' messages can quote a student's values and are translated in the grader:
+    a message forged to make the catalogue's templates backtrack costs a bounded multiple of
+    its length (a regular expression with lazy groups took 14 s on 2 kB)."""
+    import time
+
+    from grader import i18n
+
+    forged = [("x: " * 3000) + "expected " * 500, "(" * 5000 + ", got " * 2000,
+              "states (T=" + "1, H=" * 3000 + ")"]
+    with i18n.using("zh"):
+        start = time.perf_counter()
+        for message in forged:
+            i18n.text(message)
+        assert time.perf_counter() - start < 2.0

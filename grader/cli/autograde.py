@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "autograded/<assignment>-autograde-summary.json)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run student code without bubblewrap (only on a trusted machine)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "container"), default=None,
+                        help="bubblewrap, the container mode (a fresh uid per kernel, for "
+                             "Docker/Kubernetes/Gradescope, as root), or auto (default: "
+                             "c.Sandbox.mode, which is auto: bubblewrap where it works)")
     parser.add_argument("--config", action="append", default=[], metavar="--Class.trait=value",
                         help="extra nbgrader/grader configuration, e.g. "
                              "--config=--Execute.timeout=30 (repeatable)")
@@ -34,23 +38,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _course_config(course: Path):
+    """The course's nbgrader_config.py (its c.Sandbox and c.ContainerSandbox settings)."""
+    from traitlets.config import Config
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    try:
+        return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    except ConfigFileNotFound:
+        return Config()
+
+
 def run(args: argparse.Namespace) -> int:
     from grader.grading.sandbox import Sandbox, SandboxUnavailable
-
-    if not args.unsafe_no_sandbox:   # before the heavy imports: say so at once
-        try:
-            Sandbox().check_available()
-        except SandboxUnavailable as exc:
-            print(f"grader autograde: refusing to run student code unsandboxed: {exc}",
-                  file=sys.stderr)
-            return 2
-    from grader.grading.autograde import autograde, format_table
 
     course = args.course.resolve()
     if not (course / "nbgrader_config.py").exists() and not (course / "gradebook.db").exists():
         print(f"grader autograde: {course} does not look like a course folder "
               "(no nbgrader_config.py or gradebook.db); use --course", file=sys.stderr)
         return 2
+    if args.sandbox:
+        args.config = [*args.config, f"--Sandbox.mode={args.sandbox}"]
+    if not args.unsafe_no_sandbox:   # before the batch: say so at once
+        box = Sandbox(config=_course_config(course), **({"mode": args.sandbox} if args.sandbox else {}))
+        try:
+            box.check_available()
+        except SandboxUnavailable as exc:
+            print(f"grader autograde: refusing to run student code unsandboxed: {exc}",
+                  file=sys.stderr)
+            return 2
+        if box.active_mode == "container":   # say which mode, and what it does not guarantee
+            from grader.grading.container import describe
+
+            why = f"bubblewrap cannot run here ({box.bwrap_problem}); " if box.bwrap_problem else ""
+            print(f"grader autograde: {why}grading in the {describe(box)}", file=sys.stderr)
+            if not args.sandbox:   # the batch need not try bubblewrap again
+                args.config = [*args.config, "--Sandbox.mode=container"]
+    from grader.grading.autograde import autograde, format_table
+
     if not args.verbose:
         logging.getLogger("traitlets").setLevel(logging.ERROR)
     try:
@@ -66,4 +91,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"grader autograde: {exc}", file=sys.stderr)
         return 2
     print(format_table(batch))
+    if getattr(batch, "regrade_report", ""):
+        print(f"regrade report (old and new score per question, and why): {batch.regrade_report}")
     return 1 if batch.failures else 0

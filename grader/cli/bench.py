@@ -11,6 +11,7 @@ BENCHMARKS: dict[str, str] = {
     "rnnlm": "grader.bench.rnnlm",
     "mrnn": "grader.bench.mrnn",
     "autograde": "grader.bench.autograde",
+    "similarity": "grader.bench.similarity",
 }
 
 

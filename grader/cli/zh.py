@@ -5,6 +5,8 @@
   zh release [--check]   the Chinese exercise notebooks zh/exercises/<a>/<a>.zh.ipynb
   zh check               every translation complete and current, notebooks up to date (CI)
   zh pages --out DIR     the Chinese book's sources for jupyter-book (make book runs it)
+  zh outputs             the phrases of the translated pages' code outputs (tables) that
+                         zh/outputs.yml lacks, as lines to paste into it (after make book)
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pages.add_argument("--out", type=Path, default=Path("_build/zh/src"))
     pages.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
                        help="the English build's execution cache")
+    printed = sub.add_parser("outputs", help="what zh/outputs.yml lacks for the pages' tables")
+    printed.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
+                         help="the English build's execution cache")
 
 
 def _sources(root: Path) -> list[Path]:
@@ -48,7 +53,7 @@ def _sources(root: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.translate import catalogue, exercises, pages
+    from grader.translate import catalogue, exercises, outputs, pages
 
     root = catalogue.ROOT
     if args.action == "status":
@@ -81,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         from grader.translate import interface   # zh/interface.yml: the site around the pages
         problems += interface.problems(root)
         problems += exercises.release(check=True, root=root)
+        problems += outputs.file_problems(root)
         for p in problems:
             print(p)
         print(f"{len(catalogue.all_catalogues(root))} translation files, {len(problems)} problems")
@@ -94,4 +100,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.out}: {len(summary['translated'])} pages translated, "
               f"{len(summary['not_translated'])} in English under a notice")
         return 0
+    if args.action == "outputs":
+        import json
+
+        try:
+            found = list(outputs.book_phrases(args.executed.resolve(), root))
+        except pages.PagesError as exc:
+            print(f"error: {exc}")
+            return 2
+        missing = outputs.missing(phrase for _, phrase in found)
+        for key in missing:
+            pages_of = sorted({n for n, p in found if outputs.key_of(p.strip())[0] == key})
+            print(f"  {json.dumps(key, ensure_ascii=False)}: \"\"   # {', '.join(pages_of)}")
+        print(f"{len(found)} phrases on the translated pages' outputs, {len(missing)} without a "
+              f"translation in {outputs.FILE}")
+        return 1 if missing else 0
     return 2

@@ -35,7 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader.grading import accepted, fingerprint, intake
+from grader.grading import accepted, fingerprint, insight, intake
 from grader.grading.batch import (CANARY, AssignmentInfo, Batch, JobLogHandler, nbgrader_folder,
                                   run_canary)
 from grader.grading.gradebook import shared_gradebook_engine, wal_gradebook
@@ -176,7 +176,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
 
     _ensure_path()
     _quiet_known_warnings()
-    start = time.monotonic()
+    start, wall_start = time.monotonic(), time.time()
     jobs = max(1, jobs)
     course_root = Path(course_root).resolve()
     old_cwd = os.getcwd()
@@ -254,6 +254,9 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                                    ensure_ascii=False) + "\n",
                         encoding="utf-8")
         out.summary_path = str(path)
+        # per student graded again: old and new score per question, and why (insight.py)
+        report = insight.write_regrade_report(course_root, assignment, wall_start)
+        out.regrade_report = str(report) if report else ""
         return out
     finally:
         os.chdir(old_cwd)

@@ -29,7 +29,7 @@ from nbgrader.converters.base import BaseConverter
 from nbgrader.preprocessors import DeduplicateIds, Execute
 from traitlets import import_item
 
-from grader.grading import fingerprint, intake
+from grader.grading import fingerprint, insight, intake
 from grader.grading.executor import TrustedExecute
 from grader.grading.gradebook import GradebookLock
 from grader.grading.job import Job, set_current_job
@@ -302,11 +302,18 @@ class Batch:
                 cd.assignment_id = self.assignment
                 cd.student_id = student
                 converter = ParallelAutograde(coursedir=cd, parent=self.app, force=True)
+                folder = nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment
+                before = insight.read(folder)   # nbgrader empties the folder when it regrades
                 try:
                     converter.start()
                     result.status = "graded"
-                    fingerprint.write(nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment,
-                                      fingerprint.make(seen, self.info.source))
+                    graded_with = fingerprint.make(seen, self.info.source)
+                    fingerprint.write(folder, graded_with)
+                    try:   # why questions failed, the regrade and its policy (insight.py)
+                        insight.after_grading(self.app, folder, student, self.assignment, job,
+                                              graded_with, before)
+                    except Exception as exc:
+                        result.incidents.append(f"verdicts sidecar not written: {describe(exc)}")
                 except Exception as exc:  # NbGraderException and anything nbgrader missed
                     result.status = "failed"
                     result.reason = converter.failure or describe(exc)

@@ -41,7 +41,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Int
 
-from grader.grading import intake, verdicts
+from grader.grading import insight, intake, misconceptions, verdicts
 from grader.grading.channel import ChannelError
 from grader.grading.job import Job, course_secret, current_job
 from grader.grading.kernel import SandboxedKernel
@@ -118,8 +118,9 @@ class TrustedExecute(SandboxedKernel, Execute):
         source_dir = self.config.get("CourseDirectory", {}).get("source_directory", "source")
         order = source_order(job.course_root, source_dir, info["assignment"], job.notebook, nb)
         table, helpers = trusted_cells(info["db_url"], info["assignment"], job.notebook, order)
-        key = verdicts.submission_key(course_secret(job.course_root), info["assignment"],
-                                      info["student"])
+        secret = course_secret(job.course_root)
+        key = verdicts.submission_key(secret, info["assignment"], info["student"])
+        insight.start(nb, secret, info["assignment"])   # only the grader writes this metadata
         try:
             with job.unlocked():
                 if job.cluster is not None:   # the same _execute_all, on a Dask worker
@@ -130,6 +131,8 @@ class TrustedExecute(SandboxedKernel, Execute):
             if own_job:
                 job.loop.close()
                 shutil.rmtree(job.scratch, ignore_errors=True)
+        # why each failed question failed (and behaviour digests), for the class report
+        job.insight[job.notebook] = self.nb.metadata.pop(insight.NB_KEY, {})
         return self.nb, self.resources
 
     def _standalone_job(self, info: dict) -> Job:
@@ -276,6 +279,9 @@ class TrustedExecute(SandboxedKernel, Execute):
             raise RuntimeError(f"the assignment's locked cells do not run in the grader: "
                                f"{type(exc).__name__}: {exc}") from exc
         executed: list[int] = []
+        self._failures: dict[str, dict] = {}
+        self._known = misconceptions.Known(helpers + [c.trusted_source for c in self._plan.values()
+                                                      if c.graded])
         try:
             try:
                 await self._start_kernel()
@@ -301,7 +307,9 @@ class TrustedExecute(SandboxedKernel, Execute):
                     executed.append(index)
                 if info.graded and await self._verdict(cell, info, hidden, crashed, loop):
                     broken = True
+            await insight.probe_failed(self, hidden, key, loop)
         finally:
+            self.nb.metadata[insight.NB_KEY] = insight.notebook_entry(self)
             await self._stop_kernel()
             for ctx in self._zmq_contexts:
                 with contextlib.suppress(Exception):
@@ -358,11 +366,18 @@ class TrustedExecute(SandboxedKernel, Execute):
         if kernel_failed:
             cell.outputs = errors[:1] + outputs if errors else \
                 [_error_output("KernelError", "this test did not run to its end")] + outputs
+            first = cell.outputs[0]
+            self._failures[info.name] = misconceptions.from_kernel_error(
+                first.get("ename", ""), first.get("evalue", ""), self._known,
+                misconceptions.Known([info.trusted_source]))
             return False
         deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
         session = Session(None)
         session._link = self._link(loop, deadline, session)
         passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
+        if not passed:   # the mistake named, no hidden expected value (misconceptions.py)
+            self._failures[info.name] = misconceptions.from_hidden_failure(hidden.failure, ename, message)
+            message = misconceptions.for_student(hidden.failure, message, hidden.language)
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
         stuck, self._kernel_suspect = self._kernel_suspect, False
         if stuck:

@@ -51,6 +51,8 @@ class Job:
     notebook: str = ""
     incidents: list[str] = field(default_factory=list)
     cluster: Any = None              # a grader.grading.cluster.Cluster: kernels run on Dask workers
+    insight: dict = field(default_factory=dict)   # notebook -> why questions failed (insight.py)
+    common_key: int = 0              # the class-common inputs' key (insight.probe_failed)
 
     def take_prestarted(self):
         launched, self.prestarted = self.prestarted, None

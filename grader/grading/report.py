@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from grader.grading import classreport, insight
+
 GRADED = "graded"
 NOT_GRADED = "not graded"
 MISSING = "no submission"
@@ -186,6 +188,8 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
                 note = _note(entry, "")
                 if entry and entry.get("status") == "failed":
                     note = f"latest submission not graded ({note}); the score is an earlier one's"
+                regraded = insight.policy_note(insight.read(course_root / "autograded" / name / assignment))
+                note = "; ".join(x for x in (note, regraded) if x)   # what never_lower did
                 rows.append(StudentRow(name, GRADED, note, scores, **late))
     return questions, rows
 
@@ -331,4 +335,6 @@ def write_class_report(course_root: Path, assignment: str, out_dir: Path) -> dic
         out_dir / FILES["histogram"])
     (out_dir / FILES["json"]).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     summary["files"] = {kind: str(out_dir / name) for kind, name in FILES.items()}
+    # why questions failed, item statistics, similarity, regrades: index.html and its data
+    summary["files"].update(classreport.write(course_root, assignment, out_dir, questions, rows, summary))
     return summary

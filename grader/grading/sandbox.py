@@ -33,6 +33,9 @@ Not as root, ``bwrap`` runs unprivileged with a user namespace and the invoking 
 budget is shared by the batch's kernels (documented limitation).  Memory is ``RLIMIT_AS``,
 files ``RLIMIT_FSIZE`` and the tmpfs size, CPU ``RLIMIT_CPU`` (a backstop: the grader enforces
 wall time per cell and per notebook itself).
+
+Where bubblewrap cannot run (a container without user namespaces), ``Sandbox.mode`` ``auto``
+hands every kernel to :mod:`grader.grading.container` instead, with the same limits.
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ from typing import Any
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
-from traitlets import Bool, Int, List, Unicode
+from traitlets import Bool, Enum, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from grader.kit import write_kit
@@ -101,6 +104,12 @@ class Sandbox(LoggingConfigurable):
                          "existing folder is bound read-only").tag(config=True)
     uid_base = Int(0, help="first uid of the sandbox uids (0: chosen from the grader's pid)").tag(config=True)
     enabled = Bool(True, help="False runs kernels without bwrap (unsafe)").tag(config=True)
+    mode = Enum(["auto", "bwrap", "container"], "auto",
+                help="'bwrap', 'container' (grader.grading.container: a fresh uid per kernel, "
+                     "for containers without namespaces) or 'auto': bubblewrap where it works, "
+                     "else the container mode").tag(config=True)
+    active_mode = ""         # what check_available chose ("bwrap" or "container")
+    bwrap_problem = ""       # why bubblewrap could not be used, when the container mode was chosen
 
     # -- availability -------------------------------------------------------------------
     @staticmethod
@@ -112,7 +121,28 @@ class Sandbox(LoggingConfigurable):
         return os.geteuid() == 0
 
     def check_available(self) -> None:
-        """Raise :class:`SandboxUnavailable` unless a trivial sandbox actually starts."""
+        """Raise :class:`SandboxUnavailable` unless the configured mode works here; ``auto``
+        takes bubblewrap, else the container mode (:mod:`grader.grading.container`)."""
+        if self.mode != "container":
+            try:
+                self._check_bwrap()
+                self.active_mode = "bwrap"
+                return
+            except SandboxUnavailable as exc:
+                if self.mode == "bwrap":
+                    raise
+                self.bwrap_problem = str(exc)
+        from grader.grading import container
+
+        try:
+            container.check_available(self)
+        except SandboxUnavailable as exc:
+            raise SandboxUnavailable(f"{self.bwrap_problem} And the container mode cannot run "
+                                     f"either: {exc}" if self.bwrap_problem else str(exc)) from None
+        self.active_mode = "container"
+
+    def _check_bwrap(self) -> None:
+        """Raise :class:`SandboxUnavailable` unless a trivial bubblewrap sandbox starts."""
         bwrap = self.bwrap_path()
         if bwrap is None:
             raise SandboxUnavailable(
@@ -151,7 +181,13 @@ class Sandbox(LoggingConfigurable):
         return binds
 
     def check_isolated(self, course_root: Path) -> None:
-        """Refuse a layout where a read-only bind would expose the course folder."""
+        """Refuse a layout where a read-only bind would expose the course folder (in the
+        container mode: where a kernel's uid could read the course or the grader)."""
+        if self.active_mode == "container":
+            from grader.grading import container
+
+            container.check_isolated(self, course_root)
+            return
         course = os.path.realpath(course_root)
         for b in self.readonly_binds():
             if course == b or course.startswith(b.rstrip("/") + "/"):
@@ -280,6 +316,11 @@ def prepare_kit(scratch: Path) -> Path:
 async def launch_kernel(sandbox: Sandbox, *, scratch: Path, kit_dir: Path, slot: int,
                         number: int, notebook_timeout: float) -> LaunchedKernel:
     """Start one sandboxed kernel process; returns as soon as the process runs."""
+    if sandbox.enabled and sandbox.active_mode == "container":
+        from grader.grading import container
+
+        return await container.launch_kernel(sandbox, scratch=scratch, kit_dir=kit_dir,
+                                             number=number, notebook_timeout=notebook_timeout)
     runtime = scratch / f"rt{number}-{secrets.token_hex(4)}"
     runtime.mkdir(mode=0o700)
     uid = sandbox.slot_uid(slot) if (sandbox.enabled and Sandbox.is_root()) else None

@@ -159,6 +159,7 @@ class HiddenTests:
             return True, "", ""
         code = definitions(visible) + "\n\n" + hidden
         bound: dict[str, Any] = {}
+        self.failure: BaseException | None = None
         _current.session = session
         try:
             for name in sorted((global_names(code) | self.helper_names) - self.ns.keys()):
@@ -170,6 +171,7 @@ class HiddenTests:
                 exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
             return True, "", ""
         except Exception as exc:  # every failure of a hidden test costs its points
+            self.failure = exc    # for grader.grading.misconceptions (what was recognised)
             message = str(exc)
             if isinstance(exc, AssertionError):   # a hidden test's own `assert` message too
                 with i18n.using(self.language):

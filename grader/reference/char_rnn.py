@@ -7,9 +7,11 @@ draw at a temperature (:func:`grader.reference.rnnlm.sample_index`).  ``params``
     E (V, D)      embedding            Wx (D, H), Wh (H, H), b (H,)   tanh RNN cell
     W_out (H, V), b_out (V,)           scores = h W_out + b_out
 
-The state starts at zeros; every character of the opening goes through the cell; then each
-new character is drawn from the scores of the current state with one ``rng.random()``,
-appended, and (unless it is ``eos_id``) fed back through the cell.
+The state starts at zeros; every id of the opening goes through the cell; then each new
+character is drawn from the scores of the current state with one ``rng.random()``,
+appended, and (unless it is ``eos_id``) fed back through the cell.  Chapter 6 starts its
+LSTM the same way, as it was trained (one poem per row, from a zero state): the opening it
+is given is ``<eos>``, the first line and its comma.
 """
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def plot_tsne(h: np.ndarray, states: np.ndarray, *, max_points: int = 1000,
             xy = tsne.fit_transform(h)
     K = int(states.max()) + 1
     names = state_names or [f"state {k}" for k in range(K)]
-    fig = _figure((5.5, 5))
+    fig = _figure((4.8, 4.8))
     ax = fig.add_subplot()
     for k, color in enumerate(_colors(K)):
         sel = states == k
@@ -73,7 +73,7 @@ def plot_tsne(h: np.ndarray, states: np.ndarray, *, max_points: int = 1000,
     # t-SNE's coordinates have no unit or meaning of their own; only distances count.
     ax.set_xlabel("t-SNE coordinate 1")
     ax.set_ylabel("t-SNE coordinate 2")
-    ax.legend(markerscale=3, fontsize="small")
+    ax.legend(markerscale=3)
     return fig
 
 
@@ -83,42 +83,44 @@ def plot_state_windows(z: np.ndarray, q: np.ndarray, *, window: int = 20, n_wind
                        true_states: np.ndarray | None = None):
     """The samples ``z`` and probabilities ``q`` (M, K) over time, as K x ``window`` images.
 
-    One row of panels per window of ``window`` consecutive steps (from ``start``): left
-    the samples z (one-hot when evaluating), right the probabilities q; darker = larger.
-    ``tokens`` (M,) ids label the time axis (through ``token_names`` if given); with
-    ``true_states`` (M,) a dot marks the true state of each step on the q image.
+    One pair of panels per window of ``window`` consecutive steps (from ``start``), one under
+    the other, so that the figure stays narrow enough for a phone: above the samples z
+    (one-hot when evaluating), below the probabilities q; darker = larger. ``tokens`` (M,)
+    ids label the time axis (through ``token_names`` if given); with ``true_states`` (M,) a
+    dot marks the true state of each step on the q image.
     """
     z, q = np.asarray(z), np.asarray(q)
     K = z.shape[1]
     n_windows = max(1, min(n_windows, (z.shape[0] - start) // window))
-    fig = _figure((10, 1.0 + 0.35 * K * n_windows + 0.4 * n_windows))
-    axes = fig.subplots(n_windows, 2, squeeze=False)
+    panel = 0.3 * K + 0.25
+    fig = _figure((4.8, n_windows * (2 * panel + 0.9)))
+    axes = fig.subplots(2 * n_windows, 1, gridspec_kw={"hspace": 0.1})
     for w in range(n_windows):
         lo = start + w * window
         hi = lo + window
-        for col, (arr, name) in enumerate(((z, "z (sample)"), (q, "q (probabilities)"))):
-            ax = axes[w, col]
+        for row, (arr, name) in enumerate(((z, "z"), (q, "q"))):
+            ax = axes[2 * w + row]
             ax.imshow(arr[lo:hi].T, aspect="auto", cmap="Greys", vmin=0.0, vmax=1.0,
                       interpolation="nearest")
             ax.set_yticks(range(K))
             ax.set_yticklabels([str(k) for k in range(K)])
-            ax.set_ylabel("state")
+            ax.set_ylabel(name)
+            if row == 0:  # the samples: the probabilities below share its time axis
+                ax.set_xticks([])
+                continue
             if tokens is not None:
                 labels = [token_names[int(i)] if token_names is not None else str(int(i))
                           for i in tokens[lo:hi]]
                 ax.set_xticks(range(len(labels)))
-                ax.set_xticklabels(labels, fontsize="x-small",
-                                   rotation=90 if token_names is not None else 0)
+                ax.set_xticklabels(labels, rotation=90 if max(map(len, labels)) > 2 else 0)
             else:
                 ax.set_xticks(range(0, window, 5))
                 ax.set_xticklabels([str(lo + t) for t in range(0, window, 5)])
-            if true_states is not None and col == 1:
+            if true_states is not None:
                 ax.plot(range(hi - lo), true_states[lo:hi], "o", color="tab:red", ms=3,
                         label="true state")
-            if w == 0:
-                ax.set_title(name)
-            if w == n_windows - 1:
-                ax.set_xlabel("input token at step t" if tokens is not None else "step t")
+            ax.set_xlabel(f"input token at steps {lo} to {hi - 1}" if tokens is not None
+                          else "step t")
     return fig
 
 
@@ -145,7 +147,7 @@ def plot_state_usage(z: np.ndarray, *, num_states: int | None = None, q: np.ndar
     if q is not None:
         ax.bar(x + width / 2, np.asarray(q).mean(axis=0), width, color=_colors(K), alpha=0.45,
                hatch="//", label="mean q")
-        ax.legend(fontsize="small")
+        ax.legend()
     ax.axhline(1 / K, color="grey", lw=0.8, ls="--")
     ax.set_xticks(x)
     ax.set_xlabel("state")
@@ -169,7 +171,7 @@ def plot_perplexity(history: Mapping[str, Sequence] | None = None, *,
         if history is None:
             raise ValueError("give a history or curves")
         curves = {"": history}
-    fig = _figure((6, 3.8))
+    fig = _figure((4.8, 3.8))
     ax = fig.add_subplot()
     for (name, hist), color in zip(curves.items(), _colors(len(curves))):
         epochs = list(hist.get("epoch") or range(1, len(hist["train_ppl"]) + 1))
@@ -185,5 +187,5 @@ def plot_perplexity(history: Mapping[str, Sequence] | None = None, *,
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    ax.legend()
     return fig

@@ -12,6 +12,8 @@ Instructor- and build-side (never in the student kit).  Map:
   generated from the English release: code cells, grade ids and points untouched;
 * :mod:`grader.translate.strings`    the student-facing strings of the test cells (names, hints,
   classic mistakes) that :mod:`grader.i18n` translates at run time;
+* :mod:`grader.translate.outputs`    what code writes (the tables its cells print; figure text):
+  ``zh/outputs.yml``, phrase by phrase, numbers untouched (``translate_phrase``);
 * :mod:`grader.translate.figures`    figure text in the reader's language (SVG text);
 * :mod:`grader.translate.parity`     the checks CI runs on both built editions.
 

@@ -18,7 +18,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-VERBATIM_DIRECTIVES = ("code-cell", "bibliography", "math", "raw", "tableofcontents")
+# an {include} names a file, which is translated on its own (grader.translate.pages.included)
+VERBATIM_DIRECTIVES = ("code-cell", "bibliography", "math", "raw", "tableofcontents", "include")
 
 
 @dataclass

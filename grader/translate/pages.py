@@ -9,7 +9,9 @@ build) writes a complete Jupyter Book project:
   texts translated
   (``zh/book/<page>.yml``); its code cells and their outputs -- glued numbers, figures,
   tables -- are the English build's own, so the two editions cannot differ in a number and
-  the Chinese build executes nothing;
+  the Chinese build executes nothing; the words of the tables that code printed (Markdown
+  and HTML outputs) are translated phrase by phrase, numbers untouched
+  (:mod:`grader.translate.outputs`, ``zh/outputs.yml``);
 * a plain page (references, glossary, ...) is translated block by block;
 * a page without a catalogue yet is the English page under a notice (``本页尚未译成中文``);
 * a file that pages include (``{include}``, such as ``book/ways_in.md``) is translated by its
@@ -30,7 +32,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from grader.translate import blocks, catalogue, exercises
+from grader.translate import blocks, catalogue, exercises, outputs
 
 ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
@@ -162,6 +164,8 @@ def translate_notebook_page(nb: nbformat.NotebookNode, table: dict[str, str],
                 zh = table.get(blocks.block_key(value))
                 if zh:
                     blocks.set_cell_text(cell.metadata, path, zh)
+            if translated:   # the tables it printed: phrase by phrase, numbers untouched
+                outputs.translate_cell_outputs(cell, "zh")
     if not translated and nb.cells and nb.cells[0].cell_type == "markdown":
         first = nb.cells[0]
         heading = next((b for b in blocks.split(first.source) if b.text.startswith("# ")), None)

@@ -1,4 +1,5 @@
-"""The student-facing strings that the test cells of the solutions notebooks write.
+"""The student-facing strings that the test cells (and the locked set-up cells' helpers) of
+the solutions notebooks write.
 
 ``check_close(h1, [...], "step 1, state", mistakes={"you forgot the tanh": ...},
 hint="...")``: the name, the hint, ``why=`` of ``check_raises`` and every classic mistake's
@@ -262,8 +263,12 @@ def cell_strings(source: str, found: Found | None = None,
         return found
     scope = scope_of(tree, factories)
     local = helpers if helpers is not None else text_helpers(tree)
+    # inside such a function, its own text parameter: its callers' texts are read at the calls
+    passed_on = {param for _, param, _ in local.values()}
 
     def add_texts(texts: list[str] | None, node: ast.AST) -> None:
+        if texts is None and isinstance(node, ast.Name) and node.id in passed_on:
+            return
         if texts is None:
             found.unresolved.append(ast.unparse(node))
             return
@@ -304,13 +309,16 @@ def cell_strings(source: str, found: Found | None = None,
 
 
 def notebook_strings(path: Path) -> Found:
-    """The strings of every graded test cell of a solutions notebook."""
+    """The strings of every graded test cell of a solutions notebook, and of its locked cells
+    (the set-up cell's helpers, such as chapter 2's ``check_log_probability``, raise
+    ``CheckFailure`` with messages of their own)."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
+    meta = lambda cell: cell.get("metadata", {}).get("nbgrader", {})   # noqa: E731
     sources = [cell.source for cell in nb.cells
-               if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade")
-               and not cell.get("metadata", {}).get("nbgrader", {}).get("solution")]
+               if cell.cell_type == "code" and (meta(cell).get("grade") or meta(cell).get("locked"))
+               and not meta(cell).get("solution")]
     factories: dict[str, list[ast.AST]] = {}
     helpers: dict[str, tuple[int, str, int]] = {}
     for source in sources:        # a function defined in one test cell, called in a later one

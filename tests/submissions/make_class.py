@@ -12,6 +12,17 @@ combined in one student where they do not interfere), so that a small class stil
 every anomaly; a larger class is filled up from :data:`MIX` with a seeded generator
 (weights of a real class: mostly correct or partly wrong, some late, a few broken).
 
+Every roster also holds the *planted* students of :data:`PLANTED` (issue 25): a student
+with a style of their own and a classmate who copied them (local variables renamed,
+independent statements reordered, comments and dead code added: ``copies.py``), a student
+who handed in the course's reference code adapted to the exercise's names
+(:data:`REFERENCE`), two students who share the same unusual wrong answer (:data:`BUGS`),
+and three who make classic mistakes of the catalogue (two the same one, :data:`MISTAKES`).
+Students who work on their own (correct, crashing, late...) write in styles of their own:
+the catalogue of correct variants (``tests/variants/``), seeded by their id, so that no two
+of them hand in the same code.  :func:`planted_pairs` lists the pairs a similarity check
+must find.
+
 Run ``python tests/submissions/make_class.py OUT_DIR [SIZE]`` to write one class per
 chapter into ``OUT_DIR/<assignment>/<student>/`` for inspection.
 """
@@ -33,7 +44,9 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
+import copies  # noqa: E402
 import make_submissions as subs  # noqa: E402
+import variants  # noqa: E402
 from student_helpers import ASSIGNMENTS, ROOT, exercise_path, filled_exercise, solution_answers  # noqa: E402
 
 DUE = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -46,6 +59,8 @@ RENAMED = "Copy of {nb}"
 # what each kind of notebook is graded as: "full", "zero", "partial" (the questions it
 # names lost), None (refused at intake: no kernel starts)
 OUTCOME = {"correct": "full", "styled": "full", "solution-copy": "full", "crash": "full",
+           "own-style": "full", "copy": "full", "reference": "full", "shared-bug": "partial",
+           "mistake": "partial",
            "unanswered": "partial", "wrong": "partial", "loop": "partial", "blank": "zero",
            "renamed": None, "no-notebook": None, "empty": None, "symlink": None, "deep": None,
            "huge": None, "not-a-notebook": None, "other-assignment": None}
@@ -75,6 +90,7 @@ class Student:
     late: int | None = None           # seconds after the due date (None: no timestamp.txt)
     extras: tuple[str, ...] = ()      # "two-notebooks", "extra-files": what else the folder holds
     questions: tuple[str, ...] = ()   # unanswered / wrong / loop: the answer cells concerned
+    source: str = ""                  # copy: whose work; mistake: the catalogue's id
 
     @property
     def graded(self) -> bool:
@@ -117,6 +133,64 @@ EXTRAS = {"two-notebooks": 0.06, "extra-files": 0.1}
 # ids a real class has: accents, Chinese, Cyrillic, Vietnamese
 UNICODE_IDS = ("李华", "zoë.müller", "андрей", "ngô_bảo")
 
+# The planted students of every chapter (issue 25), after CORE: (id, kind, source).
+PLANTED = (
+    ("p1-own-style", "own-style", ""), ("p2-copy", "copy", "p1-own-style"),
+    ("p3-reference", "reference", ""), ("p4-bug", "shared-bug", ""), ("p5-bug", "shared-bug", ""),
+    ("p6-mistake", "mistake", "m1"), ("p7-mistake", "mistake", "m1"), ("p8-mistake", "mistake", "m2"),
+)
+# per chapter, the two classic mistakes of the catalogue the planted students make (m1 twice)
+MISTAKES = {
+    "01_rnn_by_hand": {"m1": "forward-forgot-output-bias", "m2": "linear-still-has-tanh"},
+    "02_hmm_dice": {"m1": "viterbi-forgot-start", "m2": "counting-ignored-pseudocount"},
+    "03_embeddings": {"m1": "cross-entropy-summed", "m2": "rnn-forgot-tanh"},
+    "04_rnnlm": {"m1": "perplexity-mean-of-exp", "m2": "loss-divided-by-all-positions"},
+    "05_mrnn": {"m1": "temperature-not-clipped", "m2": "noise-missing-minus"},
+    "06_tang_poems": {"m1": "vocabulary-ties-first-seen", "m2": "write-eos-dropped"},
+}
+# per chapter, a wrong answer no catalogue names, made by both shared-bug students
+BUGS = {
+    "01_rnn_by_hand": ("q6-batch", "    h = np.asarray(h0, dtype=float)\n",
+                       "    h = np.asarray(h0, dtype=float) * 0.9\n"),
+    "02_hmm_dice": ("q3-forward", "        scales[t] = unnormalised.sum()",
+                    "        scales[t] = unnormalised.sum() + 1e-3"),
+    "03_embeddings": ("q6-softmax-ce", "    return float(loss), dlogits / N",
+                      "    return float(loss), dlogits / (N + 1)"),
+    "04_rnnlm": ("q4-time-affine", '        self.grads["b"] += d2.sum(axis=0)',
+                 '        self.grads["b"] += 0.5 * d2.sum(axis=0)'),
+    "05_mrnn": ("q2-gumbel-softmax", "    return softmax((logits + noise) / tau)",
+                "    return softmax((logits + noise) / (tau + 0.1))"),
+    "06_tang_poems": ("q3-sample-next", "    z = scores / temperature",
+                      "    z = scores / (temperature * 1.5)"),
+}
+# per chapter, an answer cell handed in as the course's reference code (grader/reference/),
+# adapted to the exercise's names: (answer cell, [(module, function, [(old, new), ...])])
+REFERENCE = {
+    "01_rnn_by_hand": ("q3-rnn-cell", [
+        ("rnn_by_hand", "_input_term", []),
+        ("rnn_by_hand", "rnn_step", [("def rnn_step(", "def rnn_cell("),
+                                     (', activation: str = "tanh"', ""),
+                                     ("ACTIVATIONS[activation](before_activation)",
+                                      "np.tanh(before_activation)")])]),
+    "02_hmm_dice": ("q5-viterbi", [
+        ("hmm", "viterbi", [("def viterbi(hmm: HMM, obs)", "def viterbi(start, A, B, obs)"),
+                            ('obs = _check_sequence(obs, hmm.M, "obs")', "obs = np.asarray(obs)"),
+                            ("hmm.K", "len(start)"), ("hmm.start", "start"), ("hmm.A", "A"),
+                            ("hmm.B", "B")])]),
+    "03_embeddings": ("q1-one-hot", [("embeddings", "one_hot", [])]),
+    "04_rnnlm": ("q6-batches", [("rnnlm", "batch_offsets", [])]),
+    "05_mrnn": ("q1-gumbel-noise", [("gumbel", "gumbel_noise", [])]),
+    "06_tang_poems": ("q3-sample-next", [("rnnlm", "sample_index", [("def sample_index(",
+                                                                     "def sample_next(")])]),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _catalogue(assignment: str) -> tuple:
+    import mistakes
+
+    return tuple(next(e for a, e in mistakes.catalogue().values() if a == assignment))
+
 
 @functools.lru_cache(maxsize=None)
 def _answer_ids(assignment: str) -> tuple[str, ...]:
@@ -140,8 +214,16 @@ def roster(assignment: str, size: int = len(CORE), seed: int = 15) -> list[Stude
         return Student(name, kind, late, extras, questions)
 
     students = [make(i, *spec) for i, spec in enumerate(CORE[:size], 1)]
+    for name, kind, source in PLANTED:
+        questions = ()
+        if kind == "shared-bug":
+            questions = (BUGS[assignment][0],)
+        elif kind == "mistake":
+            (m,) = [m for m in _catalogue(assignment) if m.id == MISTAKES[assignment][source]]
+            questions, source = (m.answer,), m.id
+        students.append(Student(name, kind, None, (), questions, source))
     kinds, weights = zip(*MIX.items())
-    for i in range(len(students) + 1, size + 1):
+    for i in range(len(CORE[:size]) + 1, size + 1):
         kind = rng.choices(kinds, weights)[0]
         late, extras = None, ()
         if OUTCOME[kind] is not None:
@@ -177,6 +259,52 @@ def wrong_answer(source: str) -> str:
                           for n in names) + "\n"
 
 
+def reference_answer(assignment: str) -> tuple[str, str]:
+    """(answer cell, its source): the course's reference code adapted to the exercise's names,
+    with the cell's other functions as the solution writes them."""
+    import importlib
+    import inspect
+
+    answer, parts = REFERENCE[assignment]
+    pieces, replaced = [], set()
+    for module, function, edits in parts:
+        source = inspect.getsource(getattr(importlib.import_module(f"grader.reference.{module}"),
+                                           function))
+        for old, new in edits:
+            assert source.count(old) >= 1, (assignment, function, old)
+            source = source.replace(old, new)
+        pieces.append(source.strip("\n"))
+        replaced.add(ast.parse(source).body[0].name)
+    for node in ast.parse(solution_answers(assignment)[answer]).body:
+        if not (isinstance(node, ast.FunctionDef) and node.name in replaced):
+            pieces.append(ast.get_source_segment(solution_answers(assignment)[answer], node))
+    return answer, "\n\n\n".join(pieces) + "\n"
+
+
+def answers_of(assignment: str, who: Student) -> dict[str, str]:
+    """Every answer cell of a student who answers (the kinds handled in :func:`notebook`)."""
+    answers = solution_answers(assignment)
+    own = random.Random(f"style-{assignment}-{who.student}")
+    entries = variants.by_assignment()[assignment]
+    if who.kind == "copy":
+        source = Student(who.source, "own-style")
+        return copies.copy_of(answers_of(assignment, source), random.Random(f"copy-{who.student}"))
+    if who.kind == "mistake":
+        (m,) = [m for m in _catalogue(assignment) if m.id == who.source]
+        answers = dict(answers, **{m.answer: m.apply(answers[m.answer])})
+    elif who.kind == "shared-bug":
+        q, old, new = BUGS[assignment]
+        assert answers[q].count(old) == 1, (assignment, who.student, old)
+        answers = dict(answers, **{q: answers[q].replace(old, new)})
+    styled = copies.own_style(answers, entries, own)
+    if who.kind == "own-style":   # debugging lines of their own left in: what a copy keeps
+        styled = {q: copies.add_dead_code(src, own) for q, src in styled.items()}
+    if who.kind == "reference":
+        q, source = reference_answer(assignment)
+        styled[q] = source
+    return styled
+
+
 def notebook(assignment: str, who: Student) -> nbformat.NotebookNode:
     """The notebook ``who`` hands in (a renamed one holds correct answers)."""
     kind = who.kind
@@ -185,6 +313,8 @@ def notebook(assignment: str, who: Student) -> nbformat.NotebookNode:
     if kind == "solution-copy":
         return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     nb = nbformat.reads(_filled(assignment), as_version=4)
+    for q, source in answers_of(assignment, who).items():
+        subs.set_answer(nb, q, source)
     stub, first = _stub(assignment), _answer_ids(assignment)[0]
     if kind == "unanswered":
         for q in who.questions:
@@ -249,10 +379,23 @@ def lay_out(course_root: Path, assignment: str, students: list[Student]) -> None
             (folder / "figures").mkdir()
 
 
+def planted_pairs(students: list[Student]) -> dict[frozenset, str]:
+    """The pairs a similarity check must find: {students: why}, "copy" or "shared-bug"."""
+    out = {}
+    for s in students:
+        if s.kind == "copy":
+            out[frozenset((s.student, s.source))] = "copy"
+    bugs = [s.student for s in students if s.kind == "shared-bug"]
+    for i, a in enumerate(bugs):
+        for b in bugs[i + 1:]:
+            out[frozenset((a, b))] = "shared-bug"
+    return out
+
+
 def describe(students: list[Student]) -> dict:
     """The roster as plain data (for a test's log or a JSON file)."""
     return {s.student: {"kind": s.kind, "late": s.late, "extras": list(s.extras),
-                        "questions": list(s.questions)} for s in students}
+                        "questions": list(s.questions), "source": s.source} for s in students}
 
 
 if __name__ == "__main__":
