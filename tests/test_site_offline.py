@@ -259,9 +259,13 @@ def test_the_book_build_fails_on(breakage, tmp_path, repo_root):
 
     builds = [line.strip() for line in (repo_root / "Makefile").read_text().splitlines()
               if line.startswith("\t") and "jupyter-book build" in line]
-    assert all("-W" in line for line in builds), "every book build (the site's, the PDF's) is -W"
-    recipe = [line for line in builds if "--builder" not in line]  # the site's (make book)
-    assert len(recipe) == 1, "expected one `jupyter-book build` line for the site in the Makefile"
+    assert all("-W" in line for line in builds), \
+        "every book build (the site's, the PDF's, the Chinese edition's) is -W"
+    # the English site's (make book): the book at the repository's root, HTML; the PDF's
+    # names a --builder, the Chinese edition's (make book-zh) builds _build/zh/src
+    recipe = [line for line in builds if "--builder" not in line
+              and shlex.split(line)[shlex.split(line).index("build") + 1] == "."]
+    assert len(recipe) == 1, "expected one `jupyter-book build .` line for the site in the Makefile"
     command = shlex.split(recipe[0].replace("$(BIN)/", str(Path(sys.executable).parent) + "/"))
     assert "-W" in command, "make book must turn warnings into errors"
 
