@@ -109,19 +109,6 @@ def test_chinese_line_breaks_are_joined_outside_code():
     assert blocks.join_cjk_lines(text) == "第一行，第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
 
 
-def test_a_glossary_entry_keeps_its_names_apart_from_its_definition():
-    """Each name of an entry is a line; the definition is indented under them. Joined, the
-    Chinese name and the definition were one term (学习率梯度下降的步长 ...) with no definition,
-    on every entry of the Chinese glossary."""
-    text = "```{glossary}\nlearning rate\n  The step size.\n\n  Used in chapter 3.\n```\n"
-    parts = blocks.split(text)
-    entry, used = [b for b in parts if b.translatable]
-    assert entry.glossary_entry and used.glossary_entry
-    table = {entry.key: "learning rate\n学习率\n  梯度下降的\n  步长。", used.key: "  见于\n  第 3 章。"}
-    assert blocks.apply(text, parts, table) == (
-        "```{glossary}\nlearning rate\n学习率\n  梯度下降的步长。\n\n  见于第 3 章。\n```\n")
-
-
 def untranslated(text: str) -> bool:
     """A run of four or more English words outside code, math, roles, links and parentheses
     (terms and names may follow in parentheses, 隐状态 (hidden state))."""

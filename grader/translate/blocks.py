@@ -29,7 +29,6 @@ class Block:
     key: str = ""      # hash of the text, for translatable blocks
     start: int = 0     # its lines in the page: lines[start:end]
     end: int = 0
-    glossary_entry: bool = False   # names, one a line, then the indented definition
 
     def __post_init__(self) -> None:
         if self.translatable and not self.key:
@@ -115,8 +114,7 @@ def _glossary(lines: list[str], start: int, end: int) -> list[Block]:
         if first is not None and (j == end - 1 or not lines[j].strip()):
             stop = j if not lines[j].strip() else j
             stop = j if j == end - 1 else j
-            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop,
-                             glossary_entry=True))
+            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop))
             first = None
     out.append(Block(lines[end - 1], False, start=end - 1, end=end))
     return out
@@ -128,8 +126,7 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
     lines = text.split("\n")
     for block in sorted(blocks, key=lambda b: -b.start):
         if block.translatable and translations.get(block.key):
-            zh = translations[block.key].rstrip("\n")
-            zh = join_glossary_entry(zh) if block.glossary_entry else join_cjk_lines(zh)
+            zh = join_cjk_lines(translations[block.key].rstrip("\n"))
             lines[block.start:block.end] = zh.split("\n")
     return "\n".join(lines)
 
@@ -158,17 +155,6 @@ def join_cjk_lines(text: str) -> str:
         else:
             out.append(part if fence else _CJK_BREAK.sub("", part))
     return "".join(out)
-
-
-def join_glossary_entry(text: str) -> str:
-    """A glossary entry with the lines of its definition joined (:func:`join_cjk_lines`),
-    never its names: each name is a line of its own (学习率), and the break between the last
-    name and the indented definition under it is the entry's structure, not a wrapped line
-    (joined, the Chinese name and the definition became one long term with no definition)."""
-    lines = text.split("\n")
-    first = next((i for i, line in enumerate(lines) if line[:1] in (" ", "\t")), len(lines))
-    return "\n".join(lines[:first] + join_cjk_lines("\n".join(lines[first:])).split("\n")) \
-        if first < len(lines) else text
 
 
 # ----------------------------------------------------------------------------- invariants
