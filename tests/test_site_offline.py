@@ -159,9 +159,12 @@ def test_stylesheets_load_nothing_from_another_host(site):
 
 def test_mathjax_is_the_local_copy(site):
     """Pages with math load MathJax 4 from _static/mathjax, which holds its font too, and
-    tell it to look for the font there (its default is a CDN)."""
+    tell it to look for the font there (its default is a CDN). The site holds one copy: the
+    Chinese edition's pages (zh/) load the English site's, as they are served under it."""
     mathjax = site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").is_file(), "MathJax was not copied: run `make book`"
+    copies = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("tex-mml-chtml.js"))
+    assert copies == ["_static/mathjax"], f"MathJax (9.4 MB) copied more than once: {copies}"
     font = mathjax / "fonts" / "mathjax-newcm-font"
     assert list((font / "chtml" / "woff2").glob("*.woff2")) and (font / "chtml" / "dynamic").is_dir()
     with_math = 0
