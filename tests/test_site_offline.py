@@ -159,9 +159,12 @@ def test_stylesheets_load_nothing_from_another_host(site):
 
 def test_mathjax_is_the_local_copy(site):
     """Pages with math load MathJax 4 from _static/mathjax, which holds its font too, and
-    tell it to look for the font there (its default is a CDN)."""
+    tell it to look for the font there (its default is a CDN). The site holds one copy: the
+    Chinese edition's pages (zh/) load the English site's, as they are served under it."""
     mathjax = site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").is_file(), "MathJax was not copied: run `make book`"
+    copies = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("tex-mml-chtml.js"))
+    assert copies == ["_static/mathjax"], f"MathJax (9.4 MB) copied more than once: {copies}"
     font = mathjax / "fonts" / "mathjax-newcm-font"
     assert list((font / "chtml" / "woff2").glob("*.woff2")) and (font / "chtml" / "dynamic").is_dir()
     with_math = 0
@@ -209,10 +212,11 @@ def test_launch_and_download_buttons_on_exercise_pages(site):
 
 def test_reference_pages_are_in_the_site(site):
     glossary = (site / "book" / "glossary.html").read_text(encoding="utf-8")
+    # the Chinese names are zh/terms.yml's, which both editions follow
     for english, chinese in [("perplexity", "困惑度"), ("hidden Markov model", "隐马尔可夫模型"),
-                             ("embedding", "嵌入"), ("one-hot code", "独热码"),
-                             ("weight tying", "权重绑定"), ("truncated BPTT", "截断的反向传播"),
-                             ("recurrent neural network", "循环神经网络"), ("hidden state", "隐藏状态"),
+                             ("embedding", "嵌入"), ("one-hot code", "独热编码"),
+                             ("weight tying", "权重绑定"), ("truncated BPTT", "截断的时间反向传播"),
+                             ("recurrent neural network", "循环神经网络"), ("hidden state", "隐状态"),
                              ("gradient clipping", "梯度裁剪"), ("Viterbi algorithm", "维特比算法"),
                              ("forward algorithm", "前向算法"), ("language model", "语言模型"),
                              ("LSTM", "长短期记忆网络"), ("temperature", "温度"), ("cross-entropy", "交叉熵")]:
@@ -259,9 +263,13 @@ def test_the_book_build_fails_on(breakage, tmp_path, repo_root):
 
     builds = [line.strip() for line in (repo_root / "Makefile").read_text().splitlines()
               if line.startswith("\t") and "jupyter-book build" in line]
-    assert all("-W" in line for line in builds), "every book build (the site's, the PDF's) is -W"
-    recipe = [line for line in builds if "--builder" not in line]  # the site's (make book)
-    assert len(recipe) == 1, "expected one `jupyter-book build` line for the site in the Makefile"
+    assert all("-W" in line for line in builds), \
+        "every book build (the site's, the PDF's, the Chinese edition's) is -W"
+    # the English site's (make book): the book at the repository's root, HTML; the PDF's
+    # names a --builder, the Chinese edition's (make book-zh) builds _build/zh/src
+    recipe = [line for line in builds if "--builder" not in line
+              and shlex.split(line)[shlex.split(line).index("build") + 1] == "."]
+    assert len(recipe) == 1, "expected one `jupyter-book build .` line for the site in the Makefile"
     command = shlex.split(recipe[0].replace("$(BIN)/", str(Path(sys.executable).parent) + "/"))
     assert "-W" in command, "make book must turn warnings into errors"
 

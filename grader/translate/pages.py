@@ -38,6 +38,8 @@ ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
           "(This page is not translated yet.)\n```")
 TITLE = "从零实现循环神经网络 · RNNs from Scratch"
+# the English site's static folder that holds MathJax alone (the Makefile's MATHJAX_DIR)
+MATHJAX_STATIC = "_build/vendor"
 ZH_BUTTONS = {"nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码",
               "togglebutton_hint": "点击展开", "togglebutton_hint_hide": "点击收起"}
 
@@ -134,7 +136,15 @@ def zh_config(config: dict, root: Path, words: Path | None = None) -> dict:
     cfg["rnns_course_root"] = str(root)   # the student edition, the kit's Python versions
     # the buttons of hidden code (the book hides inputs only) and of the hints' dropdowns
     cfg.update(ZH_BUTTONS)
-    cfg["html_static_path"] = [str(root / p) for p in cfg.get("html_static_path", [])]
+    # MathJax (9.4 MB, the same in both editions) is served once, by the English site: the
+    # Chinese edition lives under it (make book copies it to _build/html/zh/), so its pages
+    # load ../_static/mathjax/, and a reader who switches language already has it cached.
+    # (mathjax_path is relative to the edition's own _static/.)
+    static = cfg.get("html_static_path", [])
+    if MATHJAX_STATIC in static and cfg.get("mathjax_path"):
+        static = [p for p in static if p != MATHJAX_STATIC]
+        cfg["mathjax_path"] = "../../_static/" + cfg["mathjax_path"]
+    cfg["html_static_path"] = [str(root / p) for p in static]
     cfg["html_extra_path"] = [str(root / p) for p in cfg.get("html_extra_path", [])]
     if "grader.site.language" not in cfg["extensions"]:
         cfg["extensions"].append("grader.site.language")
