@@ -25,6 +25,7 @@ Chinese edition's configuration is written by ``python -m grader zh pages``.
 from __future__ import annotations
 
 import re
+import shutil
 from html import escape, unescape
 from pathlib import Path
 
@@ -155,6 +156,19 @@ def _translate_pages(app, exception):
             page.write_text(new, encoding="utf-8")
 
 
+def _drop_own_mathjax(app, exception):
+    """An edition that loads the site's MathJax (the Chinese one: ``mathjax_path``
+    ``../../_static/mathjax/...``, :func:`grader.translate.pages.zh_config`) serves no copy of
+    its own; Sphinx never empties ``_static``, so one that an earlier build copied would be
+    published again with the edition (9.4 MB)."""
+    path = str(app.config.mathjax_path or "")
+    if exception is not None or app.config.rnns_language == "en" or not path.startswith("../"):
+        return
+    own = Path(app.outdir) / "_static" / Path(path).parent.name
+    if own.name not in ("", "_static", "..") and own.is_dir() and not own.is_symlink():
+        shutil.rmtree(own)
+
+
 def setup(app):
     app.add_config_value("rnns_language", "en", "html")
     app.add_config_value("rnns_editions", ["en"], "html")
@@ -162,6 +176,7 @@ def setup(app):
     _register_catalogues(app)
     app.connect("config-inited", _search_text)
     app.connect("build-finished", _translate_pages)
+    app.connect("build-finished", _drop_own_mathjax)
     app.connect("html-page-context", _switch, priority=700)
     app.connect("html-page-context", _zh_launch_menu, priority=550)   # before launch.py's
     app.add_css_file("language.css")
