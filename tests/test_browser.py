@@ -231,11 +231,12 @@ const insideScroller = el => {
   return false;
 };
 // Vertically, scrollHeight also counts a child's bottom margin, which is never cut: what
-// counts is a descendant drawn above or below the box.
+// counts is a descendant drawn above or below the box. Content hidden on purpose (a hint's
+// collapsed dropdown: sphinx-togglebutton gives it height 0 and visibility: hidden) is not.
 const cutVertically = el => {
   const r = el.getBoundingClientRect();
   return [...el.querySelectorAll('*')].some(d => {
-    if (screenReaderOnly(d)) return false;
+    if (screenReaderOnly(d) || getComputedStyle(d).visibility === 'hidden') return false;
     const q = d.getBoundingClientRect();
     return q.height > 0 && (q.bottom > r.bottom + 1 || q.top < r.top - 1);
   });
@@ -286,7 +287,8 @@ if (!article) return found;
 for (const img of article.querySelectorAll('img')) {
   const src = (img.getAttribute('src') || '').split('/').pop().slice(0, 24);
   const alt = (img.getAttribute('alt') || '').trim();
-  if (alt.length < 15 || /[\\/]|\\.(png|svg|jpe?g|gif)$/i.test(alt))
+  // a path is one word with a slash (../_images/ab12.png); a sentence may hold DH/(H - D)
+  if (alt.length < 15 || /^\\S*[\\/]\\S*$|\\.(png|svg|jpe?g|gif)$/i.test(alt))
     found.push(`image ${src} has no real alt text: "${alt.slice(0, 60)}"`);
   const figure = img.closest('figure');
   const caption = figure && figure.querySelector('figcaption');

@@ -152,7 +152,7 @@ def test_the_page_shows_what_the_material_gives_today(site):
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     cells = " ".join(text.replace("\u2019", "'").split())
     measured = plan.measure(ROOT)
-    for table in (plan.measures_table(measured), plan.plan_table(measured, 10),
+    for table in (plan.reading_table(measured), plan.exercise_table(measured), plan.plan_table(measured, 10),
                   plan.plan_table(measured, 6), plan.rates_table()):
         for row in table.splitlines()[2:]:
             shown = " ".join(c.strip().replace("**", "") for c in row.strip("|").split("|"))

@@ -204,20 +204,31 @@ def hours(minutes: float) -> str:
     return f"{minutes / 60:.1f}"
 
 
-def measures_table(measured: list[tuple[Chapter, Exercise]]) -> str:
-    rows = ["| chapter | prose words | display equations | code lines shown | reading (h) "
-            "| questions | points | solution lines to write | exercise (h) | total (h) |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
-    for number, (chapter, exercise) in enumerate(measured, start=1):
+def reading_table(measured: list[tuple[Chapter, Exercise]]) -> str:
+    """What each chapter gives to read, and its time. With :func:`exercise_table` it was one
+    table of ten columns, wider than the column of a 1280 px page (773 px in 674)."""
+    rows = ["| chapter | prose words | display equations | code lines shown | reading (h) |",
+            "|---|--:|--:|--:|--:|"]
+    for number, (chapter, _) in enumerate(measured, start=1):
         rows.append(f"| {number}. {chapter.title} | {chapter.words:,} | {chapter.equations} | "
-                    f"{chapter.code_lines} | {hours(chapter.minutes)} | {exercise.questions} | "
-                    f"{exercise.points:g} | {exercise.solution_lines} | {hours(exercise.minutes)} | "
+                    f"{chapter.code_lines} | {hours(chapter.minutes)} |")
+    rows.append(f"| **all** | {sum(c.words for c, _ in measured):,} | "
+                f"{sum(c.equations for c, _ in measured)} | {sum(c.code_lines for c, _ in measured)} | "
+                f"{hours(sum(c.minutes for c, _ in measured))} |")
+    return "\n".join(rows)
+
+
+def exercise_table(measured: list[tuple[Chapter, Exercise]]) -> str:
+    """What each exercise asks, its time, and the chapter's and exercise's time together."""
+    rows = ["| chapter | questions | points | solution lines to write | exercise (h) | total (h) |",
+            "|---|--:|--:|--:|--:|--:|"]
+    for number, (chapter, exercise) in enumerate(measured, start=1):
+        rows.append(f"| {number}. {chapter.title} | {exercise.questions} | {exercise.points:g} | "
+                    f"{exercise.solution_lines} | {hours(exercise.minutes)} | "
                     f"{hours(chapter.minutes + exercise.minutes)} |")
     total_c = sum(c.minutes for c, _ in measured)
     total_e = sum(e.minutes for _, e in measured)
-    rows.append(f"| **all** | {sum(c.words for c, _ in measured):,} | "
-                f"{sum(c.equations for c, _ in measured)} | {sum(c.code_lines for c, _ in measured)} | "
-                f"{hours(total_c)} | {sum(e.questions for _, e in measured)} | "
+    rows.append(f"| **all** | {sum(e.questions for _, e in measured)} | "
                 f"{sum(e.points for _, e in measured):g} | "
                 f"{sum(e.solution_lines for _, e in measured)} | {hours(total_e)} | "
                 f"{hours(total_c + total_e)} |")
