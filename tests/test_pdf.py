@@ -204,6 +204,10 @@ def test_figures_are_numbered_and_math_is_typeset(edition, text):
         f"figures of the site not numbered in the PDF: {sorted({int(n) for n in on_site} - numbers)}"
     for source in (r"\begin{aligned}", r"\operatorname", r"\frac{", "$$"):
         assert source not in text, f"TeX source in the PDF ({source}): MathJax did not typeset it"
+    # inline math the Markdown parser did not see as math: "$\theta ...", "\partial L"
+    left = re.findall(r".{0,30}(?:\$\\[A-Za-z]+|\\(?:partial|leftarrow|theta|eta|sum|prod|mathrm|mathbf|"
+                      r"cdot|times|sqrt|tanh|log|exp)\b).{0,30}", text)
+    assert left == [], f"TeX source in the PDF: {left[:5]}"
 
 
 def _font_files() -> dict[str, str]:
