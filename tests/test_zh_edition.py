@@ -109,15 +109,6 @@ def test_chinese_line_breaks_are_joined_outside_code():
     assert blocks.join_cjk_lines(text) == "第一行，第二行 `code`\n第三行\n```python\n# 注释\n# 注释\n```"
 
 
-def test_a_glossary_term_keeps_its_own_line():
-    """A term's Chinese name ends its line: joined to its definition, the entry would no
-    longer be a definition (its math printed as TeX)."""
-    text = "```{glossary}\nlearning rate\n学习率\n  The step size\n  of gradient descent.\n```"
-    entry = next(b for b in blocks.split(text) if b.translatable)
-    zh = blocks.apply(text, blocks.split(text), {entry.key: "learning rate\n学习率\n  梯度下降的\n  步长 $\\eta$。"})
-    assert zh == "```{glossary}\nlearning rate\n学习率\n  梯度下降的步长 $\\eta$。\n```"
-
-
 def untranslated(text: str) -> bool:
     """A run of four or more English words outside code, math, roles, links and parentheses
     (terms and names may follow in parentheses, 隐状态 (hidden state))."""

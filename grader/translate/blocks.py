@@ -29,7 +29,6 @@ class Block:
     key: str = ""      # hash of the text, for translatable blocks
     start: int = 0     # its lines in the page: lines[start:end]
     end: int = 0
-    glossary_entry: bool = False   # terms, one a line, then their indented definition
 
     def __post_init__(self) -> None:
         if self.translatable and not self.key:
@@ -115,8 +114,7 @@ def _glossary(lines: list[str], start: int, end: int) -> list[Block]:
         if first is not None and (j == end - 1 or not lines[j].strip()):
             stop = j if not lines[j].strip() else j
             stop = j if j == end - 1 else j
-            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop,
-                             glossary_entry=True))
+            out.append(Block("\n".join(lines[first:stop]), True, start=first, end=stop))
             first = None
     out.append(Block(lines[end - 1], False, start=end - 1, end=end))
     return out
@@ -128,12 +126,7 @@ def apply(text: str, blocks: list[Block], translations: dict[str, str]) -> str:
     lines = text.split("\n")
     for block in sorted(blocks, key=lambda b: -b.start):
         if block.translatable and translations.get(block.key):
-            zh = translations[block.key].rstrip("\n")
-            if block.glossary_entry:   # a term's line ends there: its definition is not joined to it
-                terms = re.match(r"(?:[^ \t\n][^\n]*\n)*", zh).end()
-                zh = zh[:terms] + join_cjk_lines(zh[terms:])
-            else:
-                zh = join_cjk_lines(zh)
+            zh = join_cjk_lines(translations[block.key].rstrip("\n"))
             lines[block.start:block.end] = zh.split("\n")
     return "\n".join(lines)
 
