@@ -11,7 +11,7 @@ RNNS_DATA_DIR ?= $(abspath ../shared/data/ptb)
 export RNNS_DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: install mathjax lite-fetch lite pdf book book-zh test test-scale release release-check nbfmt clean
+.PHONY: install mathjax lite-fetch lite pdf pdf-zh book book-zh test test-scale release release-check nbfmt clean
 
 install: $(VENV)/.installed
 
@@ -95,11 +95,27 @@ PDF_OUT    := _build/pdf/rnns-from-scratch.pdf
 PDF_INPUTS := $(wildcard _config.yml _toc.yml book/*.md book/*.bib book/_static/* book/results/* \
                 exercises/*/*.ipynb grader/site/*.py grader/reference/*.py grader/cli/pdf.py)
 
-pdf: $(PDF_OUT)
+pdf: $(PDF_OUT) $(PDF_ZH_OUT)
 
 $(PDF_OUT): $(PDF_INPUTS) | install mathjax
 	$(BIN)/jupyter-book build . --builder singlehtml -W --keep-going
 	$(BIN)/python -m grader pdf --site _build/singlehtml --out $@
+
+# The Chinese PDF edition (`make pdf-zh`; `make pdf` and `make book` build it with the English
+# one, under the same condition): the Chinese edition's own sources (python -m grader zh
+# pages, from the English build's executed notebooks, which the English PDF's build leaves in
+# the execution cache) built as one page and printed by the same `python -m grader pdf`.
+# Built again when the English inputs, the translations or the code writing them changed.
+PDF_ZH_OUT    := _build/zh/rnns-from-scratch.zh.pdf
+PDF_ZH_INPUTS := $(PDF_INPUTS) $(wildcard zh/*.yml zh/*/*.yml zh/exercises/*/*.ipynb \
+                   grader/translate/*.py grader/i18n_zh.py)
+
+pdf-zh: $(PDF_ZH_OUT)
+
+$(PDF_ZH_OUT): $(PDF_ZH_INPUTS) | install mathjax $(PDF_OUT)
+	$(BIN)/python -m grader zh pages --out _build/zh/src
+	$(BIN)/jupyter-book build _build/zh/src --path-output _build/zh --builder singlehtml -W --keep-going
+	$(BIN)/python -m grader pdf --site _build/zh/_build/singlehtml --out $@
 
 # The student bundle is built first: the site links it (book/student_guide.md).
 BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if $(filter 1,$(PDF)),pdf)
@@ -107,7 +123,7 @@ BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if 
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).
 book: $(BOOK_DEPS)
-	$(if $(filter 1,$(PDF)),,@echo "make book: no PDF edition in this build (PDF=0, or no /usr/bin/chromium: apt-get install chromium chromium-driver)")
+	$(if $(filter 1,$(PDF)),,@echo "make book: no PDF edition (English or Chinese) in this build (PDF=0, or no /usr/bin/chromium: apt-get install chromium chromium-driver)")
 	$(BIN)/jupyter-book build . -W --keep-going
 	rm -rf _build/html/lite
 	$(if $(filter 1,$(LITE)),cp -r _build/lite _build/html/lite && rm -f _build/html/lite/.built)
@@ -118,10 +134,14 @@ book: $(BOOK_DEPS)
 # The Chinese edition (中文版), served under zh/: its sources are written from the English
 # pages, the English build's executed notebooks and the translations in zh/ (nothing is
 # executed again), then built like the English book (python -m grader zh --help).
-book-zh: install
+# With PDF=1 (as in make book) the Chinese PDF is built first, so that its pages link it.
+book-zh: install $(if $(filter 1,$(PDF)),pdf-zh)
+	$(if $(filter 1,$(PDF)),,@echo "make book-zh: no Chinese PDF edition in this build (PDF=0, or no /usr/bin/chromium: apt-get install chromium chromium-driver)")
 	$(BIN)/python -m grader zh pages --out _build/zh/src
 	$(BIN)/jupyter-book build _build/zh/src --path-output _build/zh -W --keep-going
 	rm -rf _build/html/zh && cp -r _build/zh/_build/html _build/html/zh
+	# Its pages link the Chinese PDF whenever it exists (grader/site/pdf.py): so is it served.
+	if [ -f $(PDF_ZH_OUT) ]; then cp $(PDF_ZH_OUT) _build/html/zh/; fi
 
 test: book
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -1,4 +1,7 @@
-"""python -m grader pdf: the book's PDF edition, printed from its single-page build."""
+"""python -m grader pdf: the book's PDF edition, printed from its single-page build.
+
+The same command prints either edition: the Chinese one from the single-page build of the
+Chinese sources (make pdf-zh), its language read from the page (grader.site.pdf)."""
 from __future__ import annotations
 
 import argparse
@@ -6,15 +9,17 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "print the single-page build of the book to PDF with headless Chromium (make pdf)"
+HELP = ("print the single-page build of the book (either edition) to PDF with headless Chromium "
+        "(make pdf, make pdf-zh)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", type=Path, default=Path("_build/singlehtml"),
                         help="the single-page build (jupyter-book build . --builder singlehtml; "
-                             "default: %(default)s)")
+                             "the Chinese edition's: _build/zh/_build/singlehtml; default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("_build/pdf/rnns-from-scratch.pdf"),
-                        help="the PDF to write (default: %(default)s)")
+                        help="the PDF to write (default: %(default)s; the Chinese edition's: "
+                             "_build/zh/rnns-from-scratch.zh.pdf)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,15 +11,22 @@ scrolls or is cut (a problem fails the build and is named), and prints to PDF: A
 numbers, PDF bookmarks from the headings, the figures as vectors and the fonts embedded
 (the Chinese in a CJK font of the system's: WenQuanYi Micro Hei or Noto CJK).
 
+The Chinese edition is printed by the same code from its own single-page build (``make
+pdf-zh``: the sources ``python -m grader zh pages`` writes, built with ``--builder
+singlehtml``); the page's ``<html lang>`` says which edition it is, and so which language the
+contents page and Chromium's locale take.
+
 As a Sphinx extension (``_config.yml``) the module adds "the whole book (PDF)" to every
 page's download menu, when the PDF has been built before the site (``make book`` builds it
-first), and the site serves it as :data:`PDF_NAME`.
+first), and the site serves it at its root as :data:`PDF_NAMES` says; in the Chinese edition
+(``rnns_language: zh``) the link is the Chinese PDF's, with Chinese labels.
 """
 from __future__ import annotations
 
 import base64
 import functools
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -27,7 +34,22 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PDF_NAME = "rnns-from-scratch.pdf"  # where the site serves it (its root) and make pdf writes it
+# Each edition's PDF: its name at the root of that edition's site, and where make pdf
+# (make pdf-zh) writes it, from the course's root.
+PDF_NAMES = {"en": "rnns-from-scratch.pdf", "zh": "rnns-from-scratch.zh.pdf"}
+PDF_PATHS = {"en": f"_build/pdf/{PDF_NAMES['en']}", "zh": f"_build/zh/{PDF_NAMES['zh']}"}
+PDF_NAME = PDF_NAMES["en"]
+# The download menu's entries: the whole book's PDF (text, tooltip) and the theme's own
+# "print this page" (window.print(): text, tooltip).
+MENU_LABELS = {
+    "en": {"book": ("book .pdf", "The whole book as a PDF: chapters, exercises, notation, glossary"),
+           "page": ("page .pdf", "Print this page")},
+    "zh": {"book": ("全书 .pdf", "全书的 PDF 版：各章、练习、符号表、术语表"),
+           "page": ("本页 .pdf", "打印本页")},
+}
+# The printed book's contents page, by the language of the page printed (its <html lang>).
+CONTENTS_TITLE = {"en": "Contents", "zh": "目录"}
+CHROMIUM_LOCALE = {"en": "en-US", "zh": "zh-CN"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -47,6 +69,11 @@ class PdfError(RuntimeError):
 # ----------------------------------------------------------------------------- the link
 
 
+def _edition(config) -> str:
+    language = getattr(config, "rnns_language", "en")
+    return language if language in PDF_NAMES else "en"
+
+
 def _add_download_entry(app, pagename, templatename, context, doctree):
     if not app.config.rnns_pdf_built:
         return
@@ -54,23 +81,28 @@ def _add_download_entry(app, pagename, templatename, context, doctree):
                  if b.get("label") == "download-buttons"), None)
     if menu is None:
         return
+    edition = _edition(app.config)
+    labels = MENU_LABELS[edition]
     menu["buttons"].insert(0, {
-        "type": "link", "url": context["pathto"](PDF_NAME, 1), "text": "book .pdf",
-        "tooltip": "The whole book as a PDF: chapters, exercises, notation, glossary",
-        "icon": "fas fa-book", "label": "download-book-pdf-button"})
+        "type": "link", "url": context["pathto"](PDF_NAMES[edition], 1), "text": labels["book"][0],
+        "tooltip": labels["book"][1], "icon": "fas fa-book", "label": "download-book-pdf-button"})
     for button in menu["buttons"]:
         if button.get("label") == "download-pdf-button":  # the theme's window.print()
-            button["tooltip"] = "Print this page"
-            button["text"] = "page .pdf"
+            button["text"], button["tooltip"] = labels["page"]
 
 
 def _note_pdf(app, config):
     # Compared between builds: when the PDF appears or goes, every page is written again.
-    config.rnns_pdf_built = (Path(app.srcdir) / config.rnns_pdf_path).is_file()
+    # The Chinese edition is built from sources written under _build/zh/src: its PDF is found
+    # from the course's root (rnns_course_root, which its configuration sets).
+    root = Path(getattr(config, "rnns_course_root", "") or app.srcdir)
+    path = config.rnns_pdf_path or PDF_PATHS[_edition(config)]
+    config.rnns_pdf_built = (root / path).is_file()
 
 
 def setup(app):
-    app.add_config_value("rnns_pdf_path", f"_build/pdf/{PDF_NAME}", "html")
+    # The PDF to link, from the course's root (default: this edition's, PDF_PATHS).
+    app.add_config_value("rnns_pdf_path", "", "html")
     app.add_config_value("rnns_pdf_built", False, "html")
     app.connect("config-inited", _note_pdf)
     app.connect("html-page-context", _add_download_entry, priority=600)
@@ -104,7 +136,8 @@ const article = document.querySelector('article.bd-article');
 const first = article.querySelector('section');
 const nav = document.createElement('nav');
 nav.className = 'rnns-pdf-contents';
-nav.innerHTML = '<h2>Contents</h2>';
+nav.innerHTML = '<h2></h2>';
+nav.firstChild.textContent = arguments[0];
 const list = document.createElement('ol');
 for (const section of pages) {
   const heading = section.querySelector('h1, h2, h3');
@@ -164,12 +197,27 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+_HTML_LANG = re.compile(r"<html\b[^>]*?\blang=[\"']?([A-Za-z]+)", re.I)
+
+
+def page_language(page: Path) -> str:
+    """The edition a built page belongs to, from its ``<html lang>`` (Sphinx writes the
+    configured ``language``: ``zh-CN`` in the Chinese edition); English if it says nothing
+    else."""
+    with open(page, encoding="utf-8", errors="replace") as f:
+        found = _HTML_LANG.search(f.read(4096))
+    language = found.group(1).lower() if found else "en"
+    return language if language in CONTENTS_TITLE else "en"
+
+
 def print_book(site: Path, out: Path, page: str = "book/intro.html") -> dict:
     """Print ``site``/``page`` (the single-page build) to ``out``; returns a summary."""
     site = Path(site)
     if not (site / page).is_file():
         raise PdfError(f"{site / page} does not exist: build the single-page book first "
-                       "(make pdf runs jupyter-book build . --builder singlehtml)")
+                       "(make pdf runs jupyter-book build . --builder singlehtml, make pdf-zh "
+                       "the same for the Chinese sources)")
+    language = page_language(site / page)
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     if missing:
         raise PdfError(f"printing the book needs Debian's headless Chromium ({', '.join(missing)} "
@@ -189,7 +237,7 @@ def print_book(site: Path, out: Path, page: str = "book/intro.html") -> dict:
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--disable-background-networking", "--disable-extensions",
-                 "--disable-component-update", "--disable-sync", "--lang=en-US",
+                 "--disable-component-update", "--disable-sync", f"--lang={CHROMIUM_LOCALE[language]}",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
@@ -210,7 +258,7 @@ def print_book(site: Path, out: Path, page: str = "book/intro.html") -> dict:
                                        ".map(e => e.textContent)")
         if errors:
             raise PdfError(f"MathJax could not typeset {len(errors)} formulas: {errors[:3]}")
-        parts = driver.execute_script(ADD_CONTENTS)
+        parts = driver.execute_script(ADD_CONTENTS, CONTENTS_TITLE[language])
         problems = driver.execute_script(FIND_PRINT_PROBLEMS)
         if problems:
             raise PdfError("these would not print whole on A4:\n  " + "\n  ".join(problems))
@@ -232,5 +280,5 @@ def print_book(site: Path, out: Path, page: str = "book/intro.html") -> dict:
     tmp = out.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(out)
-    return {"pdf": str(out), "bytes": len(data), "parts": parts,
+    return {"pdf": str(out), "language": language, "bytes": len(data), "parts": parts,
             "seconds": round(time.perf_counter() - started, 1)}
