@@ -80,10 +80,13 @@ def figure_display(fig):
     other languages of the book (:mod:`grader.translate.figures`), if it draws words."""
     from grader.translate import figures as twins
 
-    svg = figure_svg(fig)
-    if svg is None or not read_record(svg)["phrases"]:
+    if not fig.axes and not fig.lines:
+        return None
+    record = measure(fig)
+    svg = _svg(fig, record)
+    if not record["phrases"]:
         return svg   # no words: the same figure serves every language
-    return svg, {twins.TWINS_KEY: {language: figure_svg(fig, language)
+    return svg, {twins.TWINS_KEY: {language: _twin(fig, language, record["phrases"])
                                    for language in twins.LANGUAGES}}
 
 
@@ -97,9 +100,12 @@ def figure_svg(fig, language: str = "en") -> str | None:
         return None
     if language == "en":
         return _svg(fig, measure(fig))
+    return _twin(fig, language, measure(fig)["phrases"])
+
+
+def _twin(fig, language: str, english: list[str]) -> str:
     from grader.translate import figures as twins
 
-    english = measure(fig)["phrases"]
     with twins.drawn_in(language):
         record = measure(fig)
         record.update(language=language, phrases=english,
