@@ -41,6 +41,7 @@ def _figure() -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel("perplexity of $h_t$")
         ax.set_title("MRNN")                     # a name: no English word
+        ax.text(0.5, 1.0, "tanh\ncell")            # translated, "tanh" kept: not left in English
         ax.set_xticks([0, 1, 2], ["0", "1", "2"])
         ax.legend()
     return fig
@@ -51,13 +52,16 @@ def test_a_figure_with_words_gets_a_chinese_twin_with_its_own_record():
     with matplotlib.rc_context(figures.STYLE):
         svg, metadata = figures.figure_display(fig)
     english = figures.read_record(svg)
-    assert english["phrases"] == ["epoch", "perplexity of $h_t$", "valid"]
+    assert english["phrases"] == ["epoch", "perplexity of $h_t$", "tanh\ncell", "valid"]
     zh_svg = metadata[twins.TWINS_KEY]["zh"]
     zh = figures.read_record(zh_svg)
     assert zh["language"] == "zh" and zh["phrases"] == english["phrases"]
     # "epoch" and "valid" are in the catalogue; "perplexity of $h_t$" is not: it is named
     assert outputs.translate_phrase("epoch", "zh") != "epoch"
     assert zh["untranslated"] == ["perplexity of $h_t$"]
+    assert zh["translated"] == {p: outputs.translate_phrase(p, "zh") for p in ("epoch", "tanh\ncell", "valid")}
+    assert twins.stale(zh) == []
+    assert twins.stale(dict(zh, translated={"epoch": "时期"})) == ["epoch", "tanh\ncell", "valid"]  # older
     assert zh["texts"] == english["texts"] and zh["smallest_text_pt"] is not None
     assert "<text" not in zh_svg and "<path" in zh_svg          # text as paths: no font needed
     assert zh_svg != svg
@@ -145,6 +149,9 @@ def english_figures(site: Path, page: Path) -> list[str]:
         elif record.get("untranslated"):
             found.append(f"{page.relative_to(site)}: {src} leaves {record['untranslated']} in English "
                          "(add them to zh/outputs.yml)")
+        elif twins.stale(record):
+            found.append(f"{page.relative_to(site)}: {src} was drawn before zh/outputs.yml changed "
+                         f"{twins.stale(record)}: {twins.REFRESH}")
     return found
 
 
@@ -157,7 +164,7 @@ def test_an_english_figure_on_a_chinese_page_is_caught(tmp_path):
     for name in ("en", "zh"):
         (tmp_path / f"{name}.html").write_text(f'<p><img alt="a" src="{name}.svg" /></p>')
     assert english_figures(tmp_path, tmp_path / "en.html")[0].endswith(
-        "en.svg is in English: ['epoch', 'perplexity of $h_t$', 'valid']")
+        "en.svg is in English: ['epoch', 'perplexity of $h_t$', 'tanh\\ncell', 'valid']")
     assert "leaves ['perplexity of $h_t$']" in english_figures(tmp_path, tmp_path / "zh.html")[0]
 
 

@@ -109,7 +109,7 @@ def _twin(fig, language: str, english: list[str]) -> str:
     with twins.drawn_in(language):
         record = measure(fig)
         record.update(language=language, phrases=english,
-                      untranslated=twins.untranslated(record["phrases"], language),
+                      untranslated=twins.untranslated(english, language),
                       translated=twins.translations(english, language))
         return _svg(fig, record)
 

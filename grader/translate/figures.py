@@ -50,13 +50,15 @@ def phrases_of(texts) -> list[str]:
     return sorted({t.strip() for t in texts if has_words(t)})
 
 
-def untranslated(texts, language: str) -> list[str]:
-    """The texts of a twin that hold English words and are not the catalogue's translation
-    of themselves (``"tanh RNN": "tanh RNN"`` keeps a name as it is)."""
-    from grader.translate.outputs import key_of, phrases
+def untranslated(phrases, language: str) -> list[str]:
+    """The English ``phrases`` of a figure that its twin draws as they are although they are
+    not names the catalogue keeps (``"tanh RNN": "tanh RNN"``)."""
+    from grader.translate.outputs import key_of
+    from grader.translate.outputs import phrases as catalogue
 
-    table = phrases(language)
-    return [t for t in phrases_of(texts) if table.get(key_of(t)[0]) != key_of(t)[0]]
+    table = catalogue(language)
+    return [p for p in phrases_of(phrases)
+            if translate(p, language) == p and table.get(key_of(p)[0]) != key_of(p)[0]]
 
 
 def translate(text: str, language: str) -> str:
