@@ -168,10 +168,25 @@ def test_an_english_figure_on_a_chinese_page_is_caught(tmp_path):
     assert "leaves ['perplexity of $h_t$']" in english_figures(tmp_path, tmp_path / "zh.html")[0]
 
 
+PHONE_PX = 390          # a phone shows a figure at most the screen's width (book/_static/book.css)
+MIN_TEXT_PX = 9         # tests/test_browser.py's MIN_FIGURE_TEXT_PX
+
+
 def _figures_in_order(page: Path) -> list[dict]:
+    """The records of a built page's figures, in order, each with ``phone_px``: its smallest
+    text on a 390 px phone at the widest the phone can show it (the figure's own width, at
+    most the screen's), as tests/test_browser.py measures it for the English pages."""
     html = page.read_text(encoding="utf-8")
-    return [figures.read_record((page.parent / src).read_bytes())
-            for src in re.findall(r'<img[^>]+src="([^"]+\.svg)"', html)]
+    found = []
+    for src in re.findall(r'<img[^>]+src="([^"]+\.svg)"', html):
+        svg = (page.parent / src).read_bytes()
+        record = figures.read_record(svg)   # None: not a book figure (test_browser.py says so)
+        if record and record["smallest_text_pt"] is not None:
+            width_pt = figures.svg_width_pt(svg)
+            shown = min(PHONE_PX, width_pt * 4 / 3)
+            record["phone_px"] = record["smallest_text_pt"] * shown / width_pt
+        found.append(record)
+    return found
 
 
 @pytest.mark.skipif(not (SITE / "zh" / "book").is_dir(), reason="the site is not built (make book)")
@@ -184,6 +199,23 @@ def test_no_chinese_page_shows_a_figure_in_english():
         # the same figures, in the same order: each the English one or its twin
         assert [r and r["phrases"] for r in chinese] == [r and r["phrases"] for r in english], page.name
         twinned += sum(1 for r in chinese if r and r.get("language") == "zh")
+        found += [f"{page.name}: {r['smallest_text']!r} is {r['phone_px']:.1f} px on a phone"
+                  for r in chinese if r and r.get("phone_px", MIN_TEXT_PX) < MIN_TEXT_PX]
         phrases |= {p for r in chinese if r for p in r.get("phrases", [])}
     assert found == [], "\n".join(found)
     assert twinned >= 20 and len(phrases) >= 40, (twinned, len(phrases))
+
+
+CACHE = ROOT / "_build" / ".jupyter_cache"
+
+
+@pytest.mark.skipif(not CACHE.is_dir(), reason="the English book is not built (make book)")
+def test_zh_check_names_a_figure_phrase_without_a_translation(monkeypatch):
+    problems, notes = twins.book_problems(CACHE, ROOT)
+    assert (problems, notes) == ([], []), (problems, notes)
+    full = outputs.phrases("zh")
+    monkeypatch.setattr(outputs, "phrases", lambda language="zh", root=ROOT: {
+        k: v for k, v in full.items() if k != "epoch"} if language == "zh" else {})
+    problems, _ = twins.book_problems(CACHE, ROOT)
+    assert "book/03_embeddings: a figure draws 'epoch', which zh/outputs.yml does not translate" in problems
+    assert any(p.startswith("book/03_embeddings: the Chinese figures were drawn before") for p in problems)

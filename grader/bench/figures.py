@@ -1,9 +1,10 @@
 """``python -m grader bench figures [PAGE...]``: what the figures' Chinese twins cost the build.
 
-Runs each book page (default: every page of ``book/`` that executes code) in a kernel as
-``make book`` does, with :func:`grader.site.figures.figure_svg` timed: one JSON line per page
-with the figures drawn, the seconds spent on the English SVGs and on the Chinese twins
-(:mod:`grader.translate.figures`), the page's whole run, and the load beside them.
+Runs each book page (default: every page of ``book/`` that draws book figures) in a kernel
+as ``make book`` does, with the figures timed: one JSON line per page with the figures drawn,
+the seconds spent on the English SVGs (measuring and saving them) and on their Chinese twins
+(the same, in Chinese: :mod:`grader.translate.figures`), the page's whole run, and the load
+beside them.
 """
 from __future__ import annotations
 
@@ -20,23 +21,31 @@ _TIMED = r'''
 import time as _bench_time, json as _bench_json
 import grader.site.figures as _bench_figures
 _BENCH = {"figures": 0, "twins": 0, "english_s": 0.0, "twin_s": 0.0}
-_bench_svg, _bench_twin = _bench_figures._svg, _bench_figures._twin
-def _bench_timed_svg(fig, record):
+_bench_in_twin = []
+_bench_measure, _bench_svg, _bench_twin = (_bench_figures.measure, _bench_figures._svg,
+                                           _bench_figures._twin)
+def _bench_english(function):
+    def timed(*args):
+        started = _bench_time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            if not _bench_in_twin:
+                _BENCH["english_s"] += _bench_time.perf_counter() - started
+                _BENCH["figures"] += function is _bench_svg
+    return timed
+def _bench_timed_twin(*args):
     started = _bench_time.perf_counter()
+    _bench_in_twin.append(1)
     try:
-        return _bench_svg(fig, record)
+        return _bench_twin(*args)
     finally:
-        if "language" not in record:
-            _BENCH["figures"] += 1
-            _BENCH["english_s"] += _bench_time.perf_counter() - started
-def _bench_timed_twin(fig, language, english):
-    started = _bench_time.perf_counter()
-    try:
-        return _bench_twin(fig, language, english)
-    finally:
+        _bench_in_twin.pop()
         _BENCH["twins"] += 1
         _BENCH["twin_s"] += _bench_time.perf_counter() - started
-_bench_figures._svg, _bench_figures._twin = _bench_timed_svg, _bench_timed_twin
+_bench_figures.measure = _bench_english(_bench_measure)
+_bench_figures._svg = _bench_english(_bench_svg)
+_bench_figures._twin = _bench_timed_twin
 '''
 
 

@@ -1,7 +1,7 @@
 """Figure text in the reader's language: each book figure's Chinese twin.
 
 The Chinese pages take the English build's executed outputs (nothing runs again), so their
-figures must be drawn when the English page runs.  :func:`grader.site.figures.figure_svg`
+figures must be drawn when the English page runs.  :func:`grader.site.figures.figure_display`
 draws each figure twice, from the same ``Figure`` (same data, same numbers):
 
 * the English SVG, whose record (:data:`grader.site.figures.RECORD_KEY`) lists the figure's
@@ -62,13 +62,11 @@ def untranslated(phrases, language: str) -> list[str]:
 
 
 def translate(text: str, language: str) -> str:
-    """One figure text in ``language``: the whole text as one phrase, else line by line."""
+    """One figure text in ``language``, looked up whole, as a table cell is (a title of two
+    lines is one phrase: never a part of one)."""
     from grader.translate.outputs import translate_phrase
 
-    whole = translate_phrase(text, language)
-    if whole != text or "\n" not in text:
-        return whole
-    return "\n".join(translate_phrase(line, language) for line in text.split("\n"))
+    return translate_phrase(text, language)
 
 
 def translations(phrases, language: str) -> dict[str, str]:
@@ -104,7 +102,9 @@ def drawn_in(language: str):
 
     if not font_available():
         raise RuntimeError(f"no font with Chinese glyphs for the figures' {language} twins: "
-                           f"install one of {FONTS} (Debian: apt-get install fonts-wqy-microhei)")
+                           f"install one of {FONTS} (Debian: apt-get install fonts-wqy-microhei; "
+                           "matplotlib finds a font installed after its font cache was built "
+                           "once that cache is deleted: rm -rf ~/.cache/matplotlib)")
     original = Text.get_text
     seen: dict[str, str] = {}
 
