@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pages.add_argument("--out", type=Path, default=Path("_build/zh/src"))
     pages.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
                        help="the English build's execution cache")
-    printed = sub.add_parser("outputs", help="what zh/outputs.yml lacks for the pages' tables and figures")
+    printed = sub.add_parser("outputs",
+                             help="what zh/outputs.yml lacks for the pages' tables and figures")
     printed.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
                          help="the English build's execution cache")
 

@@ -95,7 +95,8 @@ def figure_svg(fig, language: str = "en") -> str | None:
     IPython shows as nothing); for another language than English, the figure's twin: its
     words in that language (the figure itself is left as it was), its record measured on
     the twin, saying its language, the English phrases it leaves untranslated and the
-    translations it used (a later catalogue makes it stale: :func:`grader.translate.figures.stale`)."""
+    translations it used (a later catalogue makes it stale:
+    :func:`grader.translate.figures.stale`)."""
     if not fig.axes and not fig.lines:
         return None
     if language == "en":

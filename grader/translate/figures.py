@@ -211,9 +211,10 @@ def book_problems(executed, root=None) -> tuple[list[str], list[str]]:
             notes.append(f"{name}: figures not checked: the English build is older than the page")
             continue
         for key in outputs.missing(p for _, p in notebook_figure_phrases(nb)):
-            problems.append(f"{name}: a figure draws {key!r}, which {outputs.FILE} does not translate")
+            problems.append(f"{name}: a figure draws {key!r}, which {outputs.FILE} "
+                            "does not translate")
         old = sorted({p for _, twin in notebook_twin_records(nb) for p in stale(twin)})
         if old:
-            problems.append(f"{name}: the Chinese figures were drawn before {outputs.FILE} last changed "
-                            f"({old[:3]}...): run the English page again ({REFRESH})")
+            problems.append(f"{name}: the Chinese figures were drawn before {outputs.FILE} "
+                            f"last changed ({old[:3]}...): run the English page again ({REFRESH})")
     return problems, notes
