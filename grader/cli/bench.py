@@ -12,6 +12,7 @@ BENCHMARKS: dict[str, str] = {
     "mrnn": "grader.bench.mrnn",
     "autograde": "grader.bench.autograde",
     "similarity": "grader.bench.similarity",
+    "figures": "grader.bench.figures",
 }
 
 

@@ -3,9 +3,10 @@
   zh status              which pages and exercises are translated, and what is missing
   zh sync [SOURCE...]    bring translation files in line with the English (--new: create them)
   zh release [--check]   the Chinese exercise notebooks zh/exercises/<a>/<a>.zh.ipynb
-  zh check               every translation complete and current, notebooks up to date (CI)
+  zh check               every translation complete and current, notebooks up to date, every
+                         word a built figure draws translated (CI)
   zh pages --out DIR     the Chinese book's sources for jupyter-book (make book runs it)
-  zh outputs             the phrases of the translated pages' code outputs (tables) that
+  zh outputs             the phrases of the translated pages' code outputs (tables, figures) that
                          zh/outputs.yml lacks, as lines to paste into it (after make book)
 """
 from __future__ import annotations
@@ -28,12 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sync.add_argument("--new", action="store_true", help="create the files that do not exist")
     release = sub.add_parser("release", help="write the Chinese exercise notebooks")
     release.add_argument("--check", action="store_true", help="only say what is out of date")
-    sub.add_parser("check", help="fail unless every translation is complete and current")
+    check = sub.add_parser("check", help="fail unless every translation is complete and current")
+    check.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
+                       help="the English build's execution cache (for the figures' words)")
     pages = sub.add_parser("pages", help="write the Chinese book's sources")
     pages.add_argument("--out", type=Path, default=Path("_build/zh/src"))
     pages.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
                        help="the English build's execution cache")
-    printed = sub.add_parser("outputs", help="what zh/outputs.yml lacks for the pages' tables")
+    printed = sub.add_parser("outputs",
+                             help="what zh/outputs.yml lacks for the pages' tables and figures")
     printed.add_argument("--executed", type=Path, default=Path("_build/.jupyter_cache"),
                          help="the English build's execution cache")
 
@@ -53,7 +57,7 @@ def _sources(root: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.translate import catalogue, exercises, outputs, pages
+    from grader.translate import catalogue, exercises, figures, outputs, pages
 
     root = catalogue.ROOT
     if args.action == "status":
@@ -87,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
         problems += interface.problems(root)
         problems += exercises.release(check=True, root=root)
         problems += outputs.file_problems(root)
+        if not problems:   # the figures' words, if the English book is built
+            found, notes = figures.book_problems(args.executed.resolve(), root)
+            problems += found
+            print("\n".join(notes), end="\n" if notes else "")
         for p in problems:
             print(p)
         print(f"{len(catalogue.all_catalogues(root))} translation files, {len(problems)} problems")

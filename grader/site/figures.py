@@ -7,7 +7,11 @@ figure the page displays (``plt.show()``, a ``Figure`` a cell returns, ``glue``)
 * as SVG, sharp at any size and on paper;
 * with a record in the SVG's metadata (``<dc:description>``, JSON, :data:`RECORD_KEY`): the
   size in points of the smallest text drawn in the figure (sub- and superscripts of math
-  included), which text that is, and the axes that show tick labels but no axis label.
+  included), which text that is, the axes that show tick labels but no axis label, and the
+  ``phrases`` it draws that hold English words;
+* and, when it has such phrases, a second time in Chinese for the Chinese pages (its *twin*,
+  same data and numbers, with its own record; :mod:`grader.translate.figures`), kept in the
+  display output's metadata.
 
 ``tests/test_browser.py`` reads the record of every image, measures how wide the page shows
 it on a 390 px phone, and fails when the smallest text renders below 9 CSS px there
@@ -68,15 +72,50 @@ def use_book_figures() -> None:
     matplotlib.rcParams.update(STYLE)
     for formatter in shell.display_formatter.formatters.values():
         formatter.pop(Figure, None)
-    shell.display_formatter.formatters["image/svg+xml"].for_type(Figure, figure_svg)
+    shell.display_formatter.formatters["image/svg+xml"].for_type(Figure, figure_display)
 
 
-def figure_svg(fig) -> str | None:
-    """``fig`` as SVG text with its record in the metadata (None for an empty figure, which
-    IPython shows as nothing)."""
+def figure_display(fig):
+    """What IPython shows for ``fig``: its SVG and, in the output's metadata, its twins in the
+    other languages of the book (:mod:`grader.translate.figures`), if it draws words."""
+    from grader.translate import figures as twins
+
     if not fig.axes and not fig.lines:
         return None
     record = measure(fig)
+    svg = _svg(fig, record)
+    if not record["phrases"]:
+        return svg   # no words: the same figure serves every language
+    return svg, {twins.TWINS_KEY: {language: _twin(fig, language, record["phrases"])
+                                   for language in twins.LANGUAGES}}
+
+
+def figure_svg(fig, language: str = "en") -> str | None:
+    """``fig`` as SVG text with its record in the metadata (None for an empty figure, which
+    IPython shows as nothing); for another language than English, the figure's twin: its
+    words in that language (the figure itself is left as it was), its record measured on
+    the twin, saying its language, the English phrases it leaves untranslated and the
+    translations it used (a later catalogue makes it stale:
+    :func:`grader.translate.figures.stale`)."""
+    if not fig.axes and not fig.lines:
+        return None
+    if language == "en":
+        return _svg(fig, measure(fig))
+    return _twin(fig, language, measure(fig)["phrases"])
+
+
+def _twin(fig, language: str, english: list[str]) -> str:
+    from grader.translate import figures as twins
+
+    with twins.drawn_in(language):
+        record = measure(fig)
+        record.update(language=language, phrases=english,
+                      untranslated=twins.untranslated(english, language),
+                      translated=twins.translations(english, language))
+        return _svg(fig, record)
+
+
+def _svg(fig, record: dict) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight",
                 metadata={"Description": json.dumps({RECORD_KEY: record}, ensure_ascii=False),
@@ -85,8 +124,11 @@ def figure_svg(fig) -> str | None:
 
 
 def measure(fig) -> dict:
-    """The record of ``fig``: its smallest text (points), which text that is, and the axes
-    that show tick labels but have no label. Lays the figure out as saving it would."""
+    """The record of ``fig``: its smallest text (points), which text that is, the axes that
+    show tick labels but have no label, and the phrases it draws that hold English words.
+    Lays the figure out as saving it would."""
+    from grader.translate.figures import phrases_of
+
     with _drawn_texts() as drawn:
         fig.draw_without_rendering()
     sizes = sorted((_smallest_glyph_pt(text), text.get_text()) for text in drawn.values())
@@ -96,6 +138,7 @@ def measure(fig) -> dict:
         "smallest_text": sizes[0][1] if sizes else None,
         "texts": len(sizes),
         "unlabelled_axes": _unlabelled_axes(fig, drawn),
+        "phrases": phrases_of(text.get_text() for text in drawn.values()),
     }
 
 

@@ -20,13 +20,11 @@ results, the instructor guide's plans -- comes with English headers and row labe
   ``tests/test_zh_outputs.py`` fails on it: a new English row label fails CI until
   ``zh/outputs.yml`` translates it (``python -m grader zh outputs`` lists what is missing).
 
-The same catalogue serves any text that code draws or prints, figures included: a figure
-rendered in Chinese looks each matplotlib ``Text`` artist's string up with
-:func:`translate_phrase`, exactly as a table cell is::
-
-    from grader.translate.outputs import translate_phrase
-    for text in figure.findobj(matplotlib.text.Text):
-        text.set_text(translate_phrase(text.get_text(), "zh"))
+The same catalogue serves the text that figures draw: each book figure with English words
+has a Chinese twin whose every matplotlib ``Text`` (titles, axis and tick labels, legends,
+annotations) is looked up whole with :func:`translate_phrase`, exactly as a table cell is
+(:mod:`grader.translate.figures`); :func:`notebook_phrases` lists a figure's phrases too
+(kind ``"figure"``, read from the record in its SVG).
 
 ``translate_phrase`` returns the text unchanged when it needs no translation, has none, or
 the language is English; :func:`missing` lists the phrases of some texts that lack an entry.
@@ -261,10 +259,13 @@ def translate_cell_outputs(cell, language: str = "zh", root: Path = ROOT) -> Non
 
 def notebook_phrases(nb) -> list[tuple[int, str, str]]:
     """(cell index, kind, phrase) of every phrase that the code cells of ``nb`` wrote and
-    that is translated."""
+    that is translated, the words its figures draw included (kind ``"figure"``)."""
+    from grader.translate.figures import notebook_figure_phrases
+
     return [(i, kind, phrase) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
             for container, key, kind in _translatable(cell)
-            for phrase in output_phrases(kind, _text(container[key]))]
+            for phrase in output_phrases(kind, _text(container[key]))] + \
+        [(i, "figure", phrase) for i, phrase in notebook_figure_phrases(nb)]
 
 
 def missing(texts, language: str = "zh", root: Path = ROOT) -> list[str]:

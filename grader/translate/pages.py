@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from grader.translate import blocks, catalogue, exercises, outputs
+from grader.translate import blocks, catalogue, exercises, figures, outputs
 
 ROOT = catalogue.ROOT
 NOTICE = ("```{note}\n本页尚未译成中文，以下是英文原文。\n"
@@ -176,6 +176,7 @@ def translate_notebook_page(nb: nbformat.NotebookNode, table: dict[str, str],
                     blocks.set_cell_text(cell.metadata, path, zh)
             if translated:   # the tables it printed: phrase by phrase, numbers untouched
                 outputs.translate_cell_outputs(cell, "zh")
+                figures.use_twins(cell, "zh")   # its figures drawn in Chinese (glued too)
     if not translated and nb.cells and nb.cells[0].cell_type == "markdown":
         first = nb.cells[0]
         heading = next((b for b in blocks.split(first.source) if b.text.startswith("# ")), None)
