@@ -243,6 +243,11 @@ def print_book(site: Path, out: Path, page: str = "book/intro.html") -> dict:
         options.add_argument(flag)
     os.environ.setdefault("SE_AVOID_STATS", "true")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    # Selenium gives every command 120 s; printing the whole book on a loaded machine took
+    # longer (the Chinese edition's 187 pages at load 10): each command may take the page's time.
+    client = getattr(driver.command_executor, "_client_config", None)
+    if client is not None:
+        client.timeout = 2 * TIMEOUT_S
     try:
         driver.set_page_load_timeout(TIMEOUT_S)
         driver.set_script_timeout(TIMEOUT_S)
