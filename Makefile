@@ -115,6 +115,8 @@ pdf-zh: $(PDF_ZH_OUT)
 $(PDF_ZH_OUT): $(PDF_ZH_INPUTS) | install mathjax $(PDF_OUT)
 	$(BIN)/python -m grader zh pages --out _build/zh/src
 	$(BIN)/jupyter-book build _build/zh/src --path-output _build/zh --builder singlehtml -W --keep-going
+	@# its pages load the site's one MathJax (../_static/mathjax), which the printer serves here
+	ln -sfn $(abspath $(MATHJAX_DIR)) _build/zh/_build/singlehtml/_static/mathjax
 	$(BIN)/python -m grader pdf --site _build/zh/_build/singlehtml --out $@
 
 # The student bundle is built first: the site links it (book/student_guide.md).
