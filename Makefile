@@ -97,7 +97,15 @@ PDF_INPUTS := $(wildcard _config.yml _toc.yml book/*.md book/*.bib book/_static/
 
 pdf: $(PDF_OUT) $(PDF_ZH_OUT)
 
-$(PDF_OUT): $(PDF_INPUTS) | install mathjax
+# The execution cache matches a page by its code alone; the figure module and the Chinese
+# figure phrases change what a page's run stores (each figure's Chinese twin) without
+# changing its code: when they change, the pages run again.
+FIGURE_STAMP := _build/.figures-stamp
+$(FIGURE_STAMP): grader/site/figures.py grader/translate/figures.py zh/outputs.yml
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute
+	mkdir -p _build && touch $@
+
+$(PDF_OUT): $(PDF_INPUTS) $(FIGURE_STAMP) | install mathjax
 	$(BIN)/jupyter-book build . --builder singlehtml -W --keep-going
 	$(BIN)/python -m grader pdf --site _build/singlehtml --out $@
 
@@ -120,7 +128,7 @@ $(PDF_ZH_OUT): $(PDF_ZH_INPUTS) | install mathjax $(PDF_OUT)
 	$(BIN)/python -m grader pdf --site _build/zh/_build/singlehtml --out $@
 
 # The student bundle is built first: the site links it (book/student_guide.md).
-BOOK_DEPS := install mathjax student-bundle $(if $(filter 1,$(LITE)),lite) $(if $(filter 1,$(PDF)),pdf)
+BOOK_DEPS := install mathjax $(FIGURE_STAMP) student-bundle $(if $(filter 1,$(LITE)),lite) $(if $(filter 1,$(PDF)),pdf)
 
 # -W turns warnings (broken cross-references, notebook errors) into a failed build.
 # The JupyterLite build is copied in afterwards (Sphinx would copy 60 MB on every build).

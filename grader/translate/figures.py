@@ -31,7 +31,7 @@ LANGUAGES = ("zh",)                 # the languages a figure gets a twin in
 # The twins are drawn when the English page runs: a new translation reaches them only when
 # it runs again (the execution cache matches a page by its code alone, and Sphinx reads
 # again only the pages whose source changed).
-REFRESH = "rm -rf _build/.jupyter_cache _build/.doctrees, then make book"
+REFRESH = "make book (it runs the pages again when zh/outputs.yml changed)"
 # Fonts with Chinese glyphs, first in the sans-serif list of a twin (Debian:
 # fonts-wqy-microhei, fonts-noto-cjk); matplotlib falls back along the list glyph by glyph.
 FONTS = ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC"]
