@@ -6,7 +6,9 @@ import logging
 import sys
 from pathlib import Path
 
-HELP = "autograde all submissions of an assignment in parallel, each kernel sandboxed (bwrap)"
+HELP = ("autograde all submissions of an assignment in parallel, each kernel sandboxed (bwrap); "
+        "exit 0: all graded, 1: some could not be (see the table), 2: nothing was graded, "
+        "3: the grader met errors of its own (listed; those students were graded again)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,12 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.grading.sandbox import Sandbox, SandboxUnavailable
+    from grader.grading.viewers import for_terminal
 
     if not args.unsafe_no_sandbox:   # before the heavy imports: say so at once
         try:
             Sandbox().check_available()
         except SandboxUnavailable as exc:
-            print(f"grader autograde: refusing to run student code unsandboxed: {exc}",
+            print(for_terminal(f"grader autograde: refusing to run student code unsandboxed: {exc}"),
                   file=sys.stderr)
             return 2
     from grader.grading.autograde import autograde, format_table
@@ -60,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
                           config_overrides=args.config, quiet=not args.verbose,
                           scheduler=args.scheduler)
     except SandboxUnavailable as exc:
-        print(f"grader autograde: refusing to run student code unsandboxed: {exc}", file=sys.stderr)
+        print(for_terminal(f"grader autograde: refusing to run student code unsandboxed: {exc}"),
+              file=sys.stderr)
         return 2
     except Exception as exc:  # e.g. the assignment is not in the gradebook
-        print(f"grader autograde: {exc}", file=sys.stderr)
+        print(for_terminal(f"grader autograde: {exc}"), file=sys.stderr)
         return 2
     print(format_table(batch))
-    return 1 if batch.failures else 0
+    if batch.grader_errors:
+        return 3
+    return 1 if batch.failures or batch.errors else 0

@@ -29,11 +29,10 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 from nbclient import NotebookClient
@@ -41,11 +40,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Int
 
-from grader.grading import intake, verdicts
+from grader.grading import intake, scratch, verdicts
 from grader.grading.channel import ChannelError
 from grader.grading.job import Job, course_secret, current_job
 from grader.grading.kernel import SandboxedKernel
-from grader.grading.remote import Session, StudentCrash, StudentError, StudentTimeout
+from grader.grading.hidden_process import HiddenRun
+from grader.grading.remote import StudentCrash, StudentError, StudentTimeout
 from grader.grading.sandbox import Sandbox, SandboxUnavailable, prepare_kit
 
 # A test cell's standard error, kept as display output so that nbgrader does not read it as a
@@ -103,6 +103,9 @@ class TrustedExecute(SandboxedKernel, Execute):
     max_output_bytes = Int(2_000_000, help="output kept per notebook, bytes (errors always "
                                            "kept, shortened)").tag(config=True)
     max_restarts = Int(3, help="kernel restarts per notebook after crashes or hangs").tag(config=True)
+    hidden_memory_mb = Int(1024, help="memory a test cell's hidden part may use in its own "
+                                      "process, on top of what it starts with, MiB (a stand-in "
+                                      "called with huge arrays fails that question)").tag(config=True)
 
     # -- entry point (nbgrader's exporter calls it; in a batch, with the gradebook lock held)
     def preprocess(self, nb, resources=None, km=None):
@@ -126,10 +129,16 @@ class TrustedExecute(SandboxedKernel, Execute):
                     self.nb = job.cluster.execute(self, job, table, helpers, key)
                 else:
                     job.loop.run_until_complete(self._execute_all(job, table, helpers, key))
+            if job.before_saving is not None:   # e.g. the disk is full now: save nothing
+                job.before_saving()
+            job.executed = True
+        except verdicts.GraderFault as exc:   # the grader's failure: the batch grades again
+            job.grader_faults.append(f"{job.notebook}: {exc}")
+            raise
         finally:
             if own_job:
                 job.loop.close()
-                shutil.rmtree(job.scratch, ignore_errors=True)
+                self._own_scratch.close()
         return self.nb, self.resources
 
     def _standalone_job(self, info: dict) -> Job:
@@ -144,10 +153,11 @@ class TrustedExecute(SandboxedKernel, Execute):
                                  intake.Limits())
         if problem.refusal:
             raise intake.Refused(problem.refusal)
-        scratch = Path(tempfile.mkdtemp(prefix="rnns-grade-"))
-        os.chmod(scratch, 0o711)
-        return Job(info["student"], info["assignment"], course_root, scratch,
-                   prepare_kit(scratch), 0, sandbox, loop=asyncio.new_event_loop())
+        scratch.sweep()
+        self._own_scratch = scratch.Scratch("grade")
+        folder = self._own_scratch.path
+        return Job(info["student"], info["assignment"], course_root, folder,
+                   prepare_kit(folder), 0, sandbox, loop=asyncio.new_event_loop())
 
     # -- helpers -----------------------------------------------------------------------
     def _remaining(self) -> float:
@@ -179,15 +189,15 @@ class TrustedExecute(SandboxedKernel, Execute):
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    # -- calls from the hidden tests (run in a worker thread; served on the kernel's loop)
+    # -- calls from the hidden tests (relayed by a worker thread; served on the kernel's loop)
     async def _serve_request(self, request: dict, what: str, timeout: float,
-                             session: Session) -> dict:
+                             answer: Callable[[str], str]) -> dict:
         if self._kernel_suspect:   # an earlier call is still running there, or crashed it
             raise StudentError(f"{what} was not run: an earlier call of this test did not finish")
         if self._channel is None or not await self._alive():
             raise StudentCrash(f"the kernel had died before {what} could run")
         try:
-            reply = await self._channel.call(request, timeout, session.answer_callback, self._alive)
+            reply = await self._channel.call(request, timeout, answer, self._alive)
         except ChannelError as exc:
             self._kernel_suspect = True
             raise StudentError(f"the kernel's answer to {what} could not be read ({exc}: "
@@ -202,13 +212,13 @@ class TrustedExecute(SandboxedKernel, Execute):
             raise StudentTimeout(f"{what} did not finish within the time limit of this test")
         return reply
 
-    def _link(self, loop, cell_deadline: float, session: Session):
+    def _link(self, loop, cell_deadline: float, answer: Callable[[str], str]):
         def link(request: dict, what: str) -> dict:
             left = min(cell_deadline, self._deadline) - time.monotonic()
             if left <= 0:
                 raise StudentTimeout(f"the time limit of this test ran out before {what}")
             future = asyncio.run_coroutine_threadsafe(
-                self._serve_request(request, what, left, session), loop)
+                self._serve_request(request, what, left, answer), loop)
             return future.result()
         return link
 
@@ -269,18 +279,14 @@ class TrustedExecute(SandboxedKernel, Execute):
         self._plan = self._make_plan(table)
         self._kernel_suspect = False
         loop = asyncio.get_running_loop()
-        try:
-            hidden = verdicts.HiddenTests(helpers, key)
-        except Exception as exc:   # the course's own cells fail here: nothing can be graded
-            raise RuntimeError(f"the assignment's locked cells do not run in the grader: "
-                               f"{type(exc).__name__}: {exc}") from exc
+        self._helpers, self._key = list(helpers), key
         executed: list[int] = []
         try:
             try:
                 await self._start_kernel()
                 broken = False
-            except Exception as exc:
-                raise RuntimeError(f"the sandboxed kernel did not start: {str(exc)[:300]}") from exc
+            except Exception as exc:   # before any student code ran: the grader's failure
+                raise verdicts.GraderFault(f"the sandboxed kernel did not start: {str(exc)[:600]}") from exc
             for index, info in self._plan.items():
                 cell = self.nb.cells[index]
                 if self._remaining() <= 0:
@@ -298,7 +304,7 @@ class TrustedExecute(SandboxedKernel, Execute):
                     broken = True
                 else:
                     executed.append(index)
-                if info.graded and await self._verdict(cell, info, hidden, crashed, loop):
+                if info.graded and await self._verdict(cell, info, crashed, loop):
                     broken = True
         finally:
             await self._stop_kernel()
@@ -336,8 +342,7 @@ class TrustedExecute(SandboxedKernel, Execute):
                 return True
         return False
 
-    async def _verdict(self, cell, info: _Cell, hidden: verdicts.HiddenTests, crashed: bool,
-                       loop) -> bool:
+    async def _verdict(self, cell, info: _Cell, crashed: bool, loop) -> bool:
         """Decide the test cell here; leave exactly the outputs nbgrader should score.
         True when the kernel may be left stuck (a hidden call crashed or timed out)."""
         kernel_failed = crashed or any(o.get("output_type") == "error" for o in cell.get("outputs", []))
@@ -358,10 +363,16 @@ class TrustedExecute(SandboxedKernel, Execute):
             cell.outputs = errors[:1] + outputs if errors else \
                 [_error_output("KernelError", "this test did not run to its end")] + outputs
             return False
-        deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
-        session = Session(None)
-        session._link = self._link(loop, deadline, session)
-        passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
+        deadline = min(self._deadline, time.monotonic()
+                       + (self.timeout if self.timeout and self.timeout > 0 else 3600))
+        code = verdicts.hidden_code(info.trusted_source)    # GraderFault: the grader's failure
+        if code:
+            run = HiddenRun({"helpers": self._helpers, "key": str(self._key), "code": code,
+                             "memory_mb": self.hidden_memory_mb}, deadline)
+            passed, ename, message = await loop.run_in_executor(
+                None, run.run, self._link(loop, deadline, run.ask))
+        else:
+            passed, ename, message = True, "", ""
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
         stuck, self._kernel_suspect = self._kernel_suspect, False
         if stuck:

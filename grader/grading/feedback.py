@@ -41,6 +41,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
 from grader import leaks, notebooks
+from grader.grading.viewers import for_html
 from grader.release import nbgrader_command, nbgrader_env
 
 PREPROCESSORS = (
@@ -197,6 +198,12 @@ class SafeContent(Preprocessor):
                 if source is not None:
                     self.trusted_markdown = {c.source for c in source.source_cells
                                              if c.cell_type == "markdown"}
+        # nbgrader's feedback template writes these into the page's title and heading
+        # unescaped; intake admits only the assignment's own notebook names, and this keeps
+        # it so whatever reached here
+        for key in ("notebook", "student", "assignment"):
+            if isinstance(info.get(key), str) and not _SAFE_ID.match(info[key]):
+                info[key] = for_html(info[key])
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):

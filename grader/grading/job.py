@@ -51,6 +51,11 @@ class Job:
     notebook: str = ""
     incidents: list[str] = field(default_factory=list)
     cluster: Any = None              # a grader.grading.cluster.Cluster: kernels run on Dask workers
+    grader_faults: list[str] = field(default_factory=list)   # GraderFaults met (not the student's)
+    before_saving: Any = None        # called (lock held) after the kernel ran, before nbgrader
+                                     # saves the grades: raises to stop the save (a full disk)
+    executed: bool = False           # the executor finished: nbgrader goes on to save grades
+    disk_problem: str = ""           # why before_saving stopped the save
 
     def take_prestarted(self):
         launched, self.prestarted = self.prestarted, None

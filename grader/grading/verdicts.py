@@ -41,19 +41,41 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import hmac
+import os
 import re
 import symtable
+import threading
 from typing import Any
 
 import numpy as np
 
-import threading
-
 from grader.grading.remote import MISSING, Remote, Session, assign, modified, provide
 
 _current = threading.local()
+
+
+class GraderFault(RuntimeError):
+    """The grader's own machinery failed, not the student's code: the parse of a test, the
+    hidden tests' process, the interpreter (``SystemError``).  It never costs a point: the
+    notebook is not graded, the batch says so and grades the student again."""
+
+
+# CPython 3.11 shares the AST constructor's recursion counter between threads
+# (python/cpython#106905): two threads in ``ast.parse`` at once can raise "SystemError: AST
+# constructor recursion depth mismatch".  Every ``ast.parse`` of the grader goes through this
+# lock, and its results are kept (a batch parses each test cell once, not once per student).
+_AST_LOCK = threading.Lock()
+
+
+def _reset_ast_lock() -> None:   # a forked child has one thread: nobody holds the lock there
+    global _AST_LOCK
+    _AST_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_ast_lock)
 
 
 def current_session() -> Session:
@@ -77,7 +99,15 @@ def split(source: str) -> tuple[str, str]:
 
 
 def definitions(source: str) -> str:
-    """The imports, ``def``s, classes and ALL-CAPS assignments of ``source``, in order."""
+    """The imports, ``def``s, classes and ALL-CAPS assignments of ``source``, in order.
+
+    Thread-safe (parsed under :data:`_AST_LOCK`) and remembered per source."""
+    with _AST_LOCK:
+        return _definitions(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _definitions(source: str) -> str:
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -91,6 +121,19 @@ def definitions(source: str) -> str:
             if all(isinstance(t, ast.Name) and _CONSTANT.match(t.id) for t in targets):
                 kept.append(node)
     return "\n\n".join(ast.unparse(n) for n in kept)
+
+
+def hidden_code(cell_source: str) -> str:
+    """What runs in the grader for a test cell: the visible part's definitions, then the
+    hidden part ("" when the cell has no hidden part).  Raises :class:`GraderFault` when the
+    grader cannot read the cell (the parse is the grader's, not the student's)."""
+    try:
+        visible, hidden = split(cell_source)
+        if not hidden.strip():
+            return ""
+        return definitions(visible) + "\n\n" + hidden
+    except Exception as exc:
+        raise GraderFault(f"the grader could not read a test cell: {type(exc).__name__}: {exc}") from exc
 
 
 def global_names(code: str) -> set[str]:
@@ -142,29 +185,50 @@ class HiddenTests:
         return hidden_rng
 
     def run(self, cell_source: str, session: Session) -> tuple[bool, str, str]:
-        """Run the hidden part of a test cell: (passed, error name, message)."""
-        visible, hidden = split(cell_source)
-        if not hidden.strip():
+        """Run the hidden part of a test cell here: (passed, error name, message).
+
+        Raises :class:`GraderFault` when the grader itself fails (nothing is decided then).
+        A batch runs the hidden part in a process of its own instead
+        (:mod:`grader.grading.hidden_process`, which calls :meth:`run_code`)."""
+        code = hidden_code(cell_source)
+        if not code:
             return True, "", ""
-        code = definitions(visible) + "\n\n" + hidden
+        return self.run_code(code, session)
+
+    def run_code(self, code: str, session: Session) -> tuple[bool, str, str]:
+        """Run ``code`` (:func:`hidden_code`'s) against the student's names in ``session``."""
+        try:
+            wanted = sorted((global_names(code) | self.helper_names) - self.ns.keys())
+        except Exception as exc:
+            raise GraderFault(f"the grader could not read a hidden test: {type(exc).__name__}: "
+                              f"{exc}") from exc
         bound: dict[str, Any] = {}
+        ended = True
         _current.session = session
         try:
-            for name in sorted((global_names(code) | self.helper_names) - self.ns.keys()):
+            for name in wanted:
                 value = session.lookup(name)
                 if value is not MISSING:
                     bound[name] = value
             self.ns.update(bound)
             exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
             return True, "", ""
-        except Exception as exc:  # every failure of a hidden test costs its points
+        except GraderFault:
+            raise
+        except SystemError as exc:   # the interpreter's own failure, never the student's
+            raise GraderFault(f"the interpreter failed in a hidden test: {exc}") from exc
+        except Exception as exc:  # every other failure of a hidden test costs its points
             return False, type(exc).__name__, str(exc) or type(exc).__name__
+        except BaseException:     # a deadline: the process ends, no more calls
+            ended = False
+            raise
         finally:
             _current.session = None
             for name, value in bound.items():
                 if self.ns.get(name) is value:
                     del self.ns[name]
-            try:
-                session.release()
-            except Exception:
-                pass
+            if ended:
+                try:
+                    session.release()
+                except Exception:
+                    pass

@@ -16,12 +16,17 @@ text into an action, so each gets its own escaping, applied where the text is wr
 ``for_markdown``  text inside a Markdown document (``summary.md``): HTML is escaped and
                   Markdown's own punctuation is backslash-escaped, so a file name cannot
                   become a link, an image, a table cell or raw HTML;
-``for_html``      text inside an HTML document, attribute values included.
+``for_html``      text inside an HTML document, attribute values included;
+``for_shell``     one word of a command line the grader suggests (``python -m grader accept
+                  ... FILE``): quoted for a POSIX shell, and printable -- a name with control
+                  characters is written in ``$'...'`` form, which the shell reads back as
+                  the very bytes (so a pasted command names the right file).
 """
 from __future__ import annotations
 
 import html
 import re
+import shlex
 import unicodedata
 from typing import Any
 
@@ -69,3 +74,20 @@ def for_markdown(text: Any) -> str:
 def for_html(text: Any) -> str:
     """Text for an HTML element or a quoted attribute value."""
     return html.escape(for_terminal(text), quote=True)
+
+
+def for_shell(word: Any) -> str:
+    """``word`` quoted for a POSIX shell, with nothing unprintable in the quoted text."""
+    word = str(word)
+    if not _UNSAFE.search(word) and "\n" not in word:
+        return shlex.quote(word)
+    out = []
+    for ch in word:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _UNSAFE.match(ch) or ch == "\n":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
