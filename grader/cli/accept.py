@@ -51,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
     path = accepted.record(course, args.assignment, args.student, args.file, as_name)
     print(for_terminal(f"{args.student}: {args.file} will be graded as {as_name} (recorded in "
                        f"{path}); grade it: python -m grader autograde {for_shell(args.assignment)} "
-                       f"--student {for_shell(args.student)}", keep_newlines=False))
+                       f"--student={for_shell(args.student)}", keep_newlines=False))
     return 0

@@ -124,6 +124,12 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
     renames = accepted.load(Path(coursedir.root)).get(assignment, {})
     todo: dict[str, intake.Inspection] = {}
     for s in wanted:
+        if "[" in s or s != s.strip():   # nbgrader globs the id again, and strips it
+            results[s].status = "failed"
+            results[s].reason = ("refused: the student id (the folder's name) has "
+                                 + ("a '['" if "[" in s else "spaces around it")
+                                 + ", which nbgrader cannot grade; rename the folder")
+            continue
         seen = intake.inspect(submitted / s / assignment, limits, info.expected, renames.get(s))
         if seen.refusal:
             results[s].status, results[s].reason = "failed", f"refused: {seen.refusal}"

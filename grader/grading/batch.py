@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import glob
 import logging
 import os
 import queue
@@ -372,7 +373,7 @@ class Batch:
                 cd.root = str(self.course_root)
                 cd.submitted_directory = str(staged_root)
                 cd.assignment_id = self.assignment
-                cd.student_id = student
+                cd.student_id = glob.escape(student)   # nbgrader globs it: "[" in an id is a letter
                 converter = ParallelAutograde(coursedir=cd, parent=self.app, force=True)
                 try:
                     converter.start()

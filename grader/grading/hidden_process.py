@@ -179,8 +179,12 @@ class _Deadline(BaseException):
     """The cell's time limit, in the child (not an ``Exception``: nothing may catch it)."""
 
 
+_EXPIRED = [False]
+
+
 def _on_alarm(_signum, _frame) -> None:
-    raise _Deadline
+    _EXPIRED[0] = True      # from now on no call leaves the child (a `with provide` would
+    raise _Deadline         # send its "unprovide" while the deadline unwinds the test)
 
 
 def _vm_size() -> int:
@@ -219,6 +223,8 @@ class _ChildLink:
         from grader.grading import remote
         from grader.grading.verdicts import GraderFault
 
+        if _EXPIRED[0]:
+            raise _Deadline
         _send_whole(self.conn, {"call": request, "what": what})
         while True:
             frame = recv_frame(self.conn)

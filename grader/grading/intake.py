@@ -196,7 +196,7 @@ def _nothing_to_grade(folder: Path, top_files: list[str], entries: list, wanted:
     if notebooks:
         student, assignment = folder.parent.name, folder.name
         return (f"renamed notebook: found {', '.join(notebooks[:3])}, expected {expected}; if it "
-                f"is the student's work: python -m grader accept "
+                f"is the student's work: python -m grader accept -- "
                 f"{' '.join(map(for_shell, (assignment, student, notebooks[0])))}")
     return f"no notebook of this assignment: expected {expected}, found {', '.join(top_files[:5]) or 'only folders'}"
 
