@@ -579,7 +579,7 @@ def test_no_state_survives_a_kernel_or_crosses_to_another(tmp_path):
         assert not any(found[p] for p in ("/dev/shm/rnns-covert", "/tmp/rnns-covert", "rnns-covert"))
     # and nothing else a kernel could write to is shared: only its own two tmpfs
     writable = _result(_sandboxed(WRITABLE_MOUNTS, same, tmp_path, kit), "WRITABLE")
-    assert sorted(writable) == ["/dev/shm", "/tmp"] or sorted(writable) == ["/dev/shm", "/tmp", "/tmp/work"], writable
+    assert sorted(writable) == ["/dev/shm", "/tmp"], writable
     assert all(v.startswith("tmpfs") and "size=" in v for v in writable.values()), writable
 
 
@@ -936,3 +936,83 @@ def test_markers_tell_a_running_batch_from_a_killed_one(tmp_path):
     assert inflight.markers(tmp_path, "a1") == {"li.hua": "interrupted"}
     assert inflight.clear_interrupted(tmp_path, "a1", ["li.hua"]) == ["li.hua"]
     assert inflight.markers(tmp_path, "a1") == {}
+
+
+# =========================================================================================
+# 3 and 5, not as root: bubblewrap then runs unprivileged, in a user namespace
+# =========================================================================================
+
+UNPRIVILEGED = r'''
+import asyncio, json, os, sys, tempfile
+from pathlib import Path
+from grader.grading.sandbox import Sandbox, SandboxUnavailable, launch_kernel, prepare_kit
+box = Sandbox(extra_ro_binds=[sys.argv[1]])
+try:
+    box.check_available()
+except SandboxUnavailable as exc:
+    print("UNAVAILABLE " + json.dumps(str(exc)))
+    sys.exit(0)
+scratch = Path(tempfile.mkdtemp())
+kit = prepare_kit(scratch)
+PROBE = sys.argv[2]
+
+async def main():
+    k = await launch_kernel(box, scratch=scratch, kit_dir=kit, slot=0, number=1, notebook_timeout=60)
+    kc = k.km.client()
+    kc.start_channels()
+    await kc.wait_for_ready(timeout=120)
+    kc.execute(PROBE)
+    while True:
+        m = await kc.get_iopub_msg(timeout=60)
+        if m["msg_type"] == "stream":
+            print(m["content"]["text"].strip())
+            break
+    kc.stop_channels()
+    await k.km.shutdown_kernel(now=True)
+    k.log.close()
+    print("GRADER " + json.dumps({"uid": os.getuid(), "ip": k.km.ip}))
+
+asyncio.run(main())
+'''
+INSIDE = ("import json, os\n"
+          "status = open('/proc/self/status').read()\n"
+          + WRITABLE_MOUNTS.replace("print(\"WRITABLE \" + json.dumps(out))",
+                                    "print('KERNEL ' + json.dumps({'uid': os.getuid(), 'seccomp': "
+                                    "status.split('Seccomp:')[1].split()[0], 'writable': out}))"))
+
+
+@needs_bwrap
+@needs_root
+def test_an_unprivileged_grader_reaches_its_kernel_and_nothing_else_is_writable():
+    """As a user without privileges (nobody): the kernel's sockets in its own tmpfs are
+    reached through /proc/<pid>/root, the keyring filter holds, and the sandbox's root and
+    /dev -- which bubblewrap makes the user's own there -- are read-only."""
+    python = Path(f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}")
+    ours = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "numpy").is_dir())
+    readable = all(os.stat(p).st_mode & 0o005 == 0o005 for p in [*Path(ours).parents, *ROOT.parents]
+                   if str(p) != "/")
+    if not python.exists() or not readable:
+        pytest.skip("needs a system Python of this version and a checkout other users can read")
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="rnns-unprivileged-"))
+    try:
+        os.chmod(folder, 0o755)
+        subprocess.run([str(python), "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+        site_packages = next((folder / "venv" / "lib").glob("python3*/site-packages"))
+        (site_packages / "_deps.pth").write_text(ours + "\n")
+        (site_packages / "_grader.pth").write_text(str(ROOT) + "\n")   # hidden from the kernel
+        subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
+        proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                               "HOME=/tmp", f"PATH={folder}/venv/bin:/usr/bin:/bin",
+                               str(folder / "venv" / "bin" / "python"), "-c", UNPRIVILEGED, ours, INSIDE],
+                              capture_output=True, text=True, timeout=300, cwd="/tmp")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    if "UNAVAILABLE " in proc.stdout:
+        pytest.skip(f"no unprivileged bubblewrap here: {_printed(proc.stdout, 'UNAVAILABLE')}")
+    grader = _printed(proc.stdout, "GRADER")
+    kernel = _printed(proc.stdout, "KERNEL")
+    assert grader["uid"] == 65534 and grader["ip"].startswith("/proc/")
+    assert kernel["seccomp"] == "2"
+    assert sorted(kernel["writable"]) == ["/dev/shm", "/tmp"], kernel["writable"]

@@ -288,7 +288,13 @@ class Batch:
         of theirs stays in the gradebook, and the next batch grades them."""
         t0 = time.monotonic()
         result.notes += seen.notes
-        marker = inflight.Marker(self.course_root, self.assignment, result.student)
+        try:
+            marker = inflight.Marker(self.course_root, self.assignment, result.student)
+        except OSError as exc:   # a full disk, a read-only course: grade nobody half-way
+            result.status = "error"
+            result.reason = f"not graded: the course folder cannot be written ({describe(exc)}); run again"
+            result.seconds = time.monotonic() - t0
+            return result
         parity = None
         try:
             for attempt in range(1, self.attempts + 1):

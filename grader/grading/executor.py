@@ -9,9 +9,11 @@ formgrader use it too; :mod:`grader.grading.autograde` runs it in parallel).  Pe
 2. one kernel starts in the sandbox (:mod:`grader.grading.sandbox`) with the student kit
    only, and runs the cells in order: the student's cells as submitted, locked cells as in
    the gradebook, and of each test cell only its *visible* part (what students see);
-3. after a test cell's visible part, its hidden part runs in *this* process
-   (:mod:`grader.grading.verdicts`), calling the student's code in the kernel with inputs it
-   chose and comparing the results itself.  The cell earns its points when both passed; the
+3. after a test cell's visible part, its hidden part runs on the grader's side, in a bounded
+   process of its own (:mod:`grader.grading.verdicts`, :mod:`grader.grading.hidden_process`;
+   its calls into the kernel are relayed here), calling the student's code in the kernel with
+   inputs it chose and comparing the results itself.  The cell earns its points when both
+   passed; the
    grader writes the verdict into the cell's outputs in the one form nbgrader reads: an
    ``error`` output for a failure, none for a pass (a kernel's ``execute_result`` or stderr,
    which nbgrader would also read as a score, are turned into display output first).
@@ -21,6 +23,11 @@ as a message), a wall-time limit per notebook, an output budget, and a kernel th
 stops answering is restarted, the cells before replayed silently, and grading goes on after
 the cell that crashed.  A cell that crashed or could not run gets an error output, so nothing
 that did not run is ever counted as passed.
+
+A failure of the grader's own machinery (a kernel that does not start, a hidden tests'
+process that dies of something other than its limits, the interpreter's ``SystemError``) is
+a :class:`~grader.grading.verdicts.GraderFault`: recorded in the job and raised, so that
+nbgrader saves nothing for the notebook and the batch grades the student again.
 """
 from __future__ import annotations
 

@@ -126,14 +126,32 @@ def _installations() -> tuple[frozenset[str], frozenset[str]]:
         for item in entries:
             if item.suffix == ".egg-link" or item.name.startswith("__editable__"):
                 files.add(str(item.resolve()))
-            elif item.suffix == ".pth" and item.is_file():
-                try:
-                    text = item.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if PACKAGE in text or (here is not None and str(here.parent) in text):
-                    files.add(str(item.resolve()))
+            elif item.suffix == ".pth" and item.is_file() and _pth_exposes_grader(item, here):
+                files.add(str(item.resolve()))
     return frozenset(dirs), frozenset(files)
+
+
+def _pth_exposes_grader(pth: Path, package: Path | None) -> bool:
+    """Does this ``.pth`` file put a grader on ``sys.path``: an import line that names it
+    (an editable install's finder), or a folder that holds a ``grader`` package or lies
+    inside this one?"""
+    try:
+        lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    for line in map(str.strip, lines):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("import ", "import\t")):
+            if PACKAGE in line or "__editable__" in line:
+                return True
+            continue
+        folder = (pth.parent / line).resolve()
+        if (folder / PACKAGE / "__init__.py").is_file() or (folder / f"{PACKAGE}.py").is_file():
+            return True
+        if package is not None and (folder == package or package in folder.parents):
+            return True
+    return False
 
 
 def kernel_view(extra_readonly: list[str] | None = None, pass_env: list[str] | None = None) -> KernelView:

@@ -302,7 +302,7 @@ def _fmt(value, pattern="{:.2f}") -> str:
 
 
 def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
-    lines = [f"# Class report: {for_markdown(summary['assignment'])}", "",
+    lines = [f"# Class report: {summary['assignment']}", "",
              f"- students: {summary['students']} ({summary['graded']} graded)",
              f"- final score (total minus late penalty) out of {summary['max_score']:g}: "
              f"mean {_fmt(summary['mean'])}, "
@@ -311,7 +311,7 @@ def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
              "", "| question | points | passed | pass rate | mean score |",
              "|---|---:|---:|---:|---:|"]
     for q in summary["questions"]:
-        name = for_markdown(f"{q['notebook']}:{q['question']}" if several_notebooks else q["question"])
+        name = f"{q['notebook']}:{q['question']}" if several_notebooks else q["question"]
         rate = _fmt(None if q["pass_rate"] is None else 100 * q["pass_rate"], "{:.0f} %")
         lines.append(f"| {name} | {q['max_score']:g} | {q['passed']} of {summary['graded']} | "
                      f"{rate} | {_fmt(q['mean_score'])} |")

@@ -1,4 +1,9 @@
-"""Hidden tests, run where the student cannot reach them: in the grader's own process.
+"""Hidden tests, run where the student cannot reach them: on the grader's side.
+
+A batch runs each test cell's hidden part in a process of its own, bounded in memory and
+time (:mod:`grader.grading.hidden_process`, which calls :meth:`HiddenTests.run_code`);
+:meth:`HiddenTests.run` runs one in the calling process (the tests of the course do).  A
+failure of the grader's own machinery is a :class:`GraderFault`, never a failed test.
 
 How a hidden test is written (the instructor's side)
 ----------------------------------------------------
