@@ -295,8 +295,15 @@ def _kill_first_child(server: Server, within: float) -> int | None:
     while time.monotonic() < deadline:
         children = _server_children(server)
         if children:
+            try:
+                pidfd = os.pidfd_open(children[0])      # that process, whatever happens to the pid
+            except OSError:
+                continue
             time.sleep(0.3)
-            os.kill(children[0], signal.SIGKILL)
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            finally:
+                os.close(pidfd)
             return children[0]
         time.sleep(0.02)
     return None

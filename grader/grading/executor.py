@@ -51,7 +51,7 @@ from grader.grading import intake, scratch, verdicts
 from grader.grading.channel import ChannelError
 from grader.grading.job import Job, course_secret, current_job
 from grader.grading.kernel import SandboxedKernel
-from grader.grading.hidden_process import HiddenRun
+from grader.grading.hidden_process import HiddenRun, Server
 from grader.grading.remote import StudentCrash, StudentError, StudentTimeout
 from grader.grading.sandbox import Sandbox, SandboxUnavailable, prepare_kit
 
@@ -161,6 +161,7 @@ class TrustedExecute(SandboxedKernel, Execute):
         if problem.refusal:
             raise intake.Refused(problem.refusal)
         scratch.sweep()
+        Server.get().start()     # the hidden tests' server imports while the kernel boots
         self._own_scratch = scratch.Scratch("grade")
         folder = self._own_scratch.path
         return Job(info["student"], info["assignment"], course_root, folder,

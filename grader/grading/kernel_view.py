@@ -109,7 +109,7 @@ def _installations() -> tuple[frozenset[str], frozenset[str]]:
             name = f.rsplit("/", 1)[-1]
             if f.split("/")[0] == PACKAGE:
                 dirs.add(os.path.realpath(str(dist.locate_file(PACKAGE))))
-            elif name.endswith(".pth") or (name.startswith("__editable__") and name.endswith(".py")):
+            elif name.endswith(".pth") or name.startswith("__editable__"):   # its .pyc too
                 files.add(os.path.realpath(str(dist.locate_file(f))))
     here = Path(spec.origin).resolve().parent if spec and spec.origin else None
     for entry in sys.path:
