@@ -187,6 +187,10 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
     course_root = Path(course_root).resolve()
     old_cwd = os.getcwd()
     app = job_log = cluster = None
+    base = scratch.base().resolve()
+    if course_root == base or course_root in base.parents or base in course_root.parents:
+        raise BatchError(f"the grader's scratch folder {base} (in $TMPDIR) and the course folder "
+                         f"{course_root} overlap: point TMPDIR elsewhere")
     scratch.sweep()                       # what a killed batch left (only folders no one holds)
     batch_scratch = scratch.Scratch("batch")
     scratch_root = batch_scratch.path
