@@ -356,6 +356,11 @@ def _grade_class(workdir: Path) -> dict:
     seconds = time.monotonic() - t0
     table = format_table(batch)
     print(table)
+    print(f"measured: batch {seconds:.1f} s, grader's peak memory grew by "
+          f"{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024:.0f} MiB, "
+          f"scratch peak {peak['scratch'] / 2**20:.1f} MiB, time-bomb student "
+          f"{next(s.seconds for s in batch.students if s.student == 'time-bomb'):.1f} s, "
+          f"load {os.getloadavg()[0]:.1f}")
     from grader.grading.lms import export
     from grader.grading.report import write_class_report
 
