@@ -218,7 +218,8 @@ def _zeroed(graded, student) -> set[str]:
 def test_nothing_but_nbgrader_outputs_changed(graded):
     assert graded["after"] == graded["before"]
     mine = graded["course"].root / "autograded" / "write-course" / A
-    assert sorted(p.name for p in mine.iterdir()) == [".grader-fingerprint.json", f"{A}.ipynb"]
+    assert sorted(p.name for p in mine.iterdir()) == [".grader-fingerprint.json",
+                                                      ".grader-verdicts.json", f"{A}.ipynb"]
 
 
 def test_one_bad_submission_never_stops_the_batch(graded):
