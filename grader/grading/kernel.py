@@ -50,10 +50,14 @@ class SandboxedKernel:
         try:
             await self._wait_ready(launched.calls_for_kernel)
         except Exception as exc:
-            said = " ".join(self._log.text().split()[-40:]) if self._log is not None else ""
+            text = self._log.text().strip() if self._log is not None else ""
+            # the last line first (a traceback's error), since messages are cut further on
+            last = text.splitlines()[-1].strip() if text else ""
+            said = " ".join(text.split()[-40:])
             await self._stop_kernel()
             if said:
-                raise RuntimeError(f"{exc} (the kernel's last output: {said[-600:]})") from exc
+                raise RuntimeError(f"{exc}: {last[-300:]} (the kernel's last output: "
+                                   f"{said[-600:]})") from exc
             raise
         self.kc.allow_stdin = False
         self._channel = Channel(ctx, launched.calls_for_grader)

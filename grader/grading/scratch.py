@@ -33,17 +33,20 @@ class ScratchUnsafe(RuntimeError):
 
 
 def base() -> Path:
-    """``$TMPDIR/rnns-grader-<uid>``, created 0700 if missing, refused unless it is a real
-    folder owned by this user that nobody else can write."""
+    """``$TMPDIR/rnns-grader-<uid>``, created 0711 if missing, refused unless it is a real
+    folder owned by this user that nobody else can write.  Others may pass through it but
+    not list it: the container mode's kernels (uids of their own, no mount namespace) reach
+    their folders and the kit inside by names they are given."""
     path = Path(tempfile.gettempdir()) / f"rnns-grader-{os.getuid()}"
     try:
-        os.mkdir(path, 0o700)
+        os.mkdir(path, 0o711)
     except FileExistsError:
         pass
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
         raise ScratchUnsafe(f"{path} is not a private folder of this user (a link, another "
                             "user's, or writable by others): the grader will not use it; remove it")
+    os.chmod(path, 0o711)   # the umask may have taken the x bits (or an older grader made it 0700)
     return path
 
 
