@@ -69,7 +69,7 @@ def _tree(root: Path) -> dict[str, str]:
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if (rel.parts[0] == "autograded" or rel.name.startswith("gradebook.db")
+        if (rel.parts[0] in ("autograded", ".rnns-grading") or rel.name.startswith("gradebook.db")
                 or rel.name == ".grader_secret"):    # the grader's own: seeds the hidden inputs
             continue
         if path.is_symlink():
@@ -218,7 +218,8 @@ def _zeroed(graded, student) -> set[str]:
 def test_nothing_but_nbgrader_outputs_changed(graded):
     assert graded["after"] == graded["before"]
     mine = graded["course"].root / "autograded" / "write-course" / A
-    assert sorted(p.name for p in mine.iterdir()) == [".grader-fingerprint.json", f"{A}.ipynb"]
+    assert sorted(p.name for p in mine.iterdir()) == [".grader-fingerprint.json",
+                                                      ".grader-verdicts.json", f"{A}.ipynb"]
 
 
 def test_one_bad_submission_never_stops_the_batch(graded):

@@ -314,3 +314,28 @@ def test_without_the_kit_one_sentence_then_colab_installs_it(no_kit_venv, editio
     assert proc.returncode == 0, proc.stdout + proc.stderr
     module, location = proc.stdout.split()
     assert module == "grader.checks" and Path(location).is_relative_to(no_kit_venv / "lib")
+
+
+def test_every_data_file_of_the_package_is_installed():
+    """A file of ``grader/`` that is not Python reaches a non-editable install (``pip install
+    .``, a wheel: Gradescope's, a Dask worker's) only through pyproject's package-data; a
+    missing glob breaks grading there and nowhere else (the PTB excerpt did)."""
+    import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]
+    tracked = subprocess.run(["git", "ls-files", "grader"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    missing = []
+    for name in tracked:
+        if name.endswith(".py") or "/__pycache__/" in name:
+            continue
+        covered = False
+        for package, patterns in globs.items():
+            prefix = package.replace(".", "/") + "/"
+            if name.startswith(prefix) and any(
+                    fnmatch.fnmatch(name[len(prefix):], p) for p in patterns):
+                covered = True
+        if not covered:
+            missing.append(name)
+    assert missing == [], f"not in [tool.setuptools.package-data]: {missing}"

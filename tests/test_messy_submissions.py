@@ -72,7 +72,7 @@ def test_every_anomaly_is_one_clear_line(klass):
     assert "ignored (not part of the assignment): data.csv, figures/" in _line(table, EXTRA_FILES)
     assert by[RENAMED_ONE].status == "failed"
     assert (f"renamed notebook: found {RENAMED}, expected {NB}; if it is the student's work: "
-            f"python -m grader accept {A} {RENAMED_ONE} '{RENAMED}'") in _line(table, RENAMED_ONE)
+            f"python -m grader accept -- {A} {RENAMED_ONE} '{RENAMED}'") in _line(table, RENAMED_ONE)
     assert "no notebook of this assignment: expected 01_rnn_by_hand.ipynb, found answers.txt" \
         in _line(table, NO_NOTEBOOK)
     assert "empty submission: the folder holds no file" in _line(table, EMPTY)

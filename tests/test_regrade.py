@@ -102,7 +102,7 @@ def test_a_changed_hidden_test_regrades_and_explains(course, tmp_path):
     assert report.name == f"{A}-regrade-report.md"
     text = report.read_text(encoding="utf-8")
     why = for_markdown("the assignment's tests changed")
-    assert f"| tuned | q3\\-tests | 2 | 0 | 2 (kept: never_lower) | {why} |" in text
+    assert f"| tuned | {for_markdown('q3-tests')} | 2 | 0 | 2 (kept: never_lower) | {why} |" in text
     data = json.loads(report.with_suffix(".json").read_text(encoding="utf-8"))
     assert [e["student"] for e in data["students"]] == ["tuned"]
     note, feedback = _note(course, tmp_path, "tuned")

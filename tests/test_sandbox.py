@@ -104,23 +104,22 @@ def test_sandbox_isolates_a_process(tmp_path, monkeypatch):
     course = tmp_path / "course"
     (course / "solutions").mkdir(parents=True)
     (course / "gradebook.db").write_text("secret")
-    work, runtime = tmp_path / "work", tmp_path / "rt"
-    work.mkdir()
-    runtime.mkdir()
-    box = Sandbox(memory_mb=1024, nproc=24, disk_mb=8)
+    box = Sandbox(memory_mb=1024, nproc=24, disk_mb=10, shm_mb=2)
     box.check_available()
     uid = box.slot_uid(7)
-    for p in (work, runtime):
-        os.chown(p, uid, uid) if os.geteuid() == 0 else None
-    argv = box.kernel_argv(kit_dir=prepare_kit(tmp_path), runtime_dir=runtime, uid=uid,
-                           notebook_timeout=60)
+    seccomp_fd = box.seccomp_fd()
+    argv = box.kernel_argv(kit_dir=prepare_kit(tmp_path), runtime_dir="/tmp/.rt", uid=uid,
+                           notebook_timeout=60, seccomp_fd=seccomp_fd)
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     listener.settimeout(0.2)
     argv = argv[:argv.index("-m")] + ["-c", PROBE, str(course), str(port)]
     monkeypatch.setenv("RNNS_TEST_SECRET", "do-not-leak")
     monkeypatch.setenv("JPY_PARENT_PID", "1")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, pass_fds=(seccomp_fd,))
+    finally:
+        os.close(seccomp_fd)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     with pytest.raises(OSError):
@@ -131,7 +130,7 @@ def test_sandbox_isolates_a_process(tmp_path, monkeypatch):
     assert not out["write_usr"] and not out["write_prefix"]
     assert out["write_cwd"] and out["write_tmp"]
     assert out["tmp_6mb"] is True and out["cwd_6mb_more"] is False, \
-        "the working folder and /tmp share one hard quota"
+        "the working folder and /tmp share one hard quota (8 of the 10 MiB; /dev/shm has 2)"
     assert out["env"]["OMP_NUM_THREADS"] == out["env"]["OPENBLAS_NUM_THREADS"] == "1"
     assert out["env"]["MKL_NUM_THREADS"] == "1"
     assert out["env"]["JPY_PARENT_PID"] is None and out["env"]["RNNS_TEST_SECRET"] is None

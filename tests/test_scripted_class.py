@@ -29,6 +29,7 @@ from scripted_class import ABSENT, ASSIGNMENTS, PATHS
 
 from grader.grading import late, report
 from grader.grading.autograde import CANARY, format_table
+from grader.grading.viewers import for_markdown
 from grader.grading.lms import _number
 
 POLICY = late.HourlyPenalty()   # its defaults are the course's (nbgrader_config.py)
@@ -170,7 +171,7 @@ def test_late_penalties_are_the_policy_and_shown_everywhere(scripted_class):
                     scores[s]["final"]) == (str(who.late), when, f"{penalty:g}", f"{final:g}")
             assert late_rows[s] == {"student": s, "seconds_late": who.late, "late": when,
                                     "total": r.score, "penalty": penalty, "final": round(final, 4)}
-            assert f"| {s} | {when} | {r.score:g} | {penalty:g} | {final:g} |" in markdown
+            assert f"| {for_markdown(s)} | {when} | {r.score:g} | {penalty:g} | {final:g} |" in markdown
             text = f"late by {when}: penalty {_number(penalty)} of {_number(r.score)}"
             assert moodle[s][grade_column] == lms[s][5] == _number(final), (path, a, s)
             assert text in moodle[s]["Feedback"] and text in reasons[s]["Reason"], (path, a, s)

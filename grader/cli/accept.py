@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from grader.grading import accepted, intake
     from grader.grading.autograde import _ensure_path, read_assignment
+    from grader.grading.viewers import for_shell, for_terminal
 
     course = args.course.resolve()
     folder = course / "submitted" / args.student / args.assignment
@@ -30,23 +31,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = read_assignment(course, args.assignment)
     except Exception as exc:
-        print(f"grader accept: {exc}", file=sys.stderr)
+        print(for_terminal(f"grader accept: {exc}"), file=sys.stderr)
         return 2
     names = sorted(f"{n}.ipynb" for n in info.expected)
     as_name = args.as_name or (names[0] if len(names) == 1 else None)
     if as_name is not None and not as_name.endswith(".ipynb"):
         as_name += ".ipynb"
     if as_name not in names:
-        print(f"grader accept: say which notebook it stands for: --as one of {', '.join(names)}",
-              file=sys.stderr)
+        print(for_terminal(f"grader accept: say which notebook it stands for: --as one of "
+                           f"{', '.join(names)}"), file=sys.stderr)
         return 2
     # read it as a batch would, with the mapping: it must be a notebook of this assignment
     seen = intake.inspect(folder, intake.Limits(), info.expected, {args.file: as_name})
     if seen.refusal or as_name not in seen.notebooks:
-        print(f"grader accept: not accepted: {seen.refusal or f'{args.file} is not in {folder}'}",
+        print(for_terminal(f"grader accept: not accepted: "
+                           f"{seen.refusal or f'{args.file} is not in {folder}'}", keep_newlines=False),
               file=sys.stderr)
         return 1
     path = accepted.record(course, args.assignment, args.student, args.file, as_name)
-    print(f"{args.student}: {args.file} will be graded as {as_name} (recorded in {path}); "
-          f"grade it: python -m grader autograde {args.assignment} --student {args.student}")
+    print(for_terminal(f"{args.student}: {args.file} will be graded as {as_name} (recorded in "
+                       f"{path}); grade it: python -m grader autograde {for_shell(args.assignment)} "
+                       f"--student={for_shell(args.student)}", keep_newlines=False))
     return 0

@@ -6,7 +6,9 @@ import logging
 import sys
 from pathlib import Path
 
-HELP = "autograde all submissions of an assignment in parallel, each kernel sandboxed (bwrap)"
+HELP = ("autograde all submissions of an assignment in parallel, each kernel sandboxed (bwrap); "
+        "exit 0: all graded, 1: some could not be (see the table), 2: nothing was graded, "
+        "3: the grader met errors of its own (listed; those students were graded again)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +53,7 @@ def _course_config(course: Path):
 
 def run(args: argparse.Namespace) -> int:
     from grader.grading.sandbox import Sandbox, SandboxUnavailable
+    from grader.grading.viewers import for_terminal
 
     course = args.course.resolve()
     if not (course / "nbgrader_config.py").exists() and not (course / "gradebook.db").exists():
@@ -64,14 +67,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             box.check_available()
         except SandboxUnavailable as exc:
-            print(f"grader autograde: refusing to run student code unsandboxed: {exc}",
+            print(for_terminal(f"grader autograde: refusing to run student code unsandboxed: {exc}"),
                   file=sys.stderr)
             return 2
         if box.active_mode == "container":   # say which mode, and what it does not guarantee
             from grader.grading.container import describe
 
             why = f"bubblewrap cannot run here ({box.bwrap_problem}); " if box.bwrap_problem else ""
-            print(f"grader autograde: {why}grading in the {describe(box)}", file=sys.stderr)
+            print(for_terminal(f"grader autograde: {why}grading in the {describe(box)}"),
+                  file=sys.stderr)
             if not args.sandbox:   # the batch need not try bubblewrap again
                 args.config = [*args.config, "--Sandbox.mode=container"]
     from grader.grading.autograde import autograde, format_table
@@ -85,12 +89,16 @@ def run(args: argparse.Namespace) -> int:
                           config_overrides=args.config, quiet=not args.verbose,
                           scheduler=args.scheduler)
     except SandboxUnavailable as exc:
-        print(f"grader autograde: refusing to run student code unsandboxed: {exc}", file=sys.stderr)
+        print(for_terminal(f"grader autograde: refusing to run student code unsandboxed: {exc}"),
+              file=sys.stderr)
         return 2
     except Exception as exc:  # e.g. the assignment is not in the gradebook
-        print(f"grader autograde: {exc}", file=sys.stderr)
+        print(for_terminal(f"grader autograde: {exc}"), file=sys.stderr)
         return 2
     print(format_table(batch))
     if getattr(batch, "regrade_report", ""):
-        print(f"regrade report (old and new score per question, and why): {batch.regrade_report}")
-    return 1 if batch.failures else 0
+        print(for_terminal(f"regrade report (old and new score per question, and why): "
+                           f"{batch.regrade_report}"))
+    if batch.grader_errors:
+        return 3
+    return 1 if batch.failures or batch.errors else 0

@@ -25,12 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.grading.lms import export
+    from grader.grading.viewers import for_terminal
 
     out = args.out or args.course / "reports" / args.assignment / f"{args.fmt}.csv"
     try:
         files = export(args.course, args.assignment, args.fmt, out, args.title, args.canvas_id)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(for_terminal(f"error: {exc}"), file=sys.stderr)
         return 2
-    print("written: " + ", ".join(str(p) for p in files))
+    print(for_terminal("written: " + ", ".join(str(p) for p in files)))
     return 0

@@ -18,19 +18,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.grading.feedback import generate_feedback
+    from grader.grading.viewers import for_terminal
 
     try:
         results = generate_feedback(args.course, args.assignment, args.student)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(for_terminal(f"error: {exc}"), file=sys.stderr)
         return 2
     if not results:
-        print(f"no autograded submissions of {args.assignment} in {args.course.resolve()}")
+        print(for_terminal(f"no autograded submissions of {args.assignment} in {args.course.resolve()}"))
         return 1
     for entry in results:
         if entry.problem:
-            print(f"{entry.student}: NO FEEDBACK: {entry.problem}")
+            print(for_terminal(f"{entry.student}: NO FEEDBACK: {entry.problem}", keep_newlines=False))
         else:
             shown = ", ".join(str(p.relative_to(args.course.resolve())) for p in entry.files)
-            print(f"{entry.student}: {shown}")
+            print(for_terminal(f"{entry.student}: {shown}", keep_newlines=False))
     return 1 if any(entry.problem for entry in results) else 0

@@ -18,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.grading.report import write_class_report
+    from grader.grading.viewers import for_terminal
 
     out = args.out or args.course / "reports" / args.assignment
     try:
         summary = write_class_report(args.course, args.assignment, out)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(for_terminal(f"error: {exc}"), file=sys.stderr)
         return 2
-    print(Path(summary["files"]["markdown"]).read_text(encoding="utf-8"))
-    print("written: " + ", ".join(summary["files"].values()))
+    print(for_terminal(Path(summary["files"]["markdown"]).read_text(encoding="utf-8")))
+    print(for_terminal("written: " + ", ".join(summary["files"].values())))
     return 0

@@ -28,19 +28,19 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader.grading import accepted, fingerprint, insight, intake
+from grader.grading import accepted, fingerprint, inflight, insight, intake, scratch
 from grader.grading.batch import (CANARY, AssignmentInfo, Batch, JobLogHandler, nbgrader_folder,
                                   run_canary)
 from grader.grading.gradebook import shared_gradebook_engine, wal_gradebook
+from grader.grading.hidden_process import Server
 from grader.grading.results import BatchError, BatchResult, StudentResult, format_table
 from grader.grading.sandbox import Sandbox, prepare_kit
+from grader.grading.viewers import for_terminal
 
 # What the command, the watcher and the tests use; the results and the table live in
 # grader.grading.results, the worker side in grader.grading.batch.
@@ -124,6 +124,12 @@ def _plan(coursedir, assignment: str, students: list[str] | None, force: bool,
     renames = accepted.load(Path(coursedir.root)).get(assignment, {})
     todo: dict[str, intake.Inspection] = {}
     for s in wanted:
+        if "[" in s or s != s.strip():   # nbgrader globs the id again, and strips it
+            results[s].status = "failed"
+            results[s].reason = ("refused: the student id (the folder's name) has "
+                                 + ("a '['" if "[" in s else "spaces around it")
+                                 + ", which nbgrader cannot grade; rename the folder")
+            continue
         seen = intake.inspect(submitted / s / assignment, limits, info.expected, renames.get(s))
         if seen.refusal:
             results[s].status, results[s].reason = "failed", f"refused: {seen.refusal}"
@@ -181,8 +187,13 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
     course_root = Path(course_root).resolve()
     old_cwd = os.getcwd()
     app = job_log = cluster = None
-    scratch_root = Path(tempfile.mkdtemp(prefix="rnns-autograde-"))
-    os.chmod(scratch_root, 0o711)
+    base = scratch.base().resolve()
+    if course_root == base or course_root in base.parents or base in course_root.parents:
+        raise BatchError(f"the grader's scratch folder {base} (in $TMPDIR) and the course folder "
+                         f"{course_root} overlap: point TMPDIR elsewhere")
+    scratch.sweep()                       # what a killed batch left (only folders no one holds)
+    batch_scratch = scratch.Scratch("batch")
+    scratch_root = batch_scratch.path
     os.chdir(course_root)   # nbgrader's converters chdir here; make every thread agree
     try:
         app = AutogradeApp()
@@ -201,6 +212,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
             box.check_available()
             box.check_isolated(course_root)
         kit_dir = prepare_kit(scratch_root)
+        Server.get().start()     # the hidden tests' server imports while kernels boot
         if scheduler:
             from grader.grading.cluster import Cluster
 
@@ -209,15 +221,21 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
         info = _read_assignment(app.coursedir, assignment)
         results, todo = _plan(app.coursedir, assignment, students, force, info,
                               intake.Limits(parent=app))
+        # a killed batch's markers: those graded again now are replaced; the others' grade stands
+        inflight.clear_interrupted(course_root, assignment,
+                                   [s for s, r in results.items() if r.status == "skipped"])
         batch = Batch(app, course_root, assignment, info, box, jobs, scratch_root, kit_dir, job_log,
                        cluster)
+        if todo and (problem := batch.disk_problem()):
+            raise BatchError(f"{problem}: free space first. Nothing was graded or written.")
         batch.expect(len(todo))
         canary_seconds = 0.0
+        canary_faults: list[str] = []
         try:
             if canary and todo:
                 batch.boot_first_kernels()   # they boot while the canary runs
                 canary_seconds = run_canary(app, course_root, assignment, box, kit_dir, scratch_root,
-                                            cluster)
+                                            cluster, canary_faults)
         except BaseException:
             batch.close()
             raise
@@ -238,7 +256,8 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
                     for fut in as_completed(futures):
                         res = fut.result()
                         if bar is not None:
-                            bar.set_postfix_str(f"{res.student}: {res.status}", refresh=False)
+                            bar.set_postfix_str(for_terminal(f"{res.student}: {res.status}",
+                                                             keep_newlines=False), refresh=False)
                             bar.update(1)
         finally:
             if bar is not None:
@@ -246,13 +265,19 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
         batch.read_scores(results)
         out = BatchResult(assignment, str(course_root), sandbox, jobs, time.monotonic() - start,
                           [results[s] for s in sorted(results)], canary_seconds,
-                          scheduler=scheduler or "")
+                          scheduler=scheduler or "", canary_errors=canary_faults)
         path = Path(summary_path) if summary_path else (
             nbgrader_folder(app.coursedir, "autograded") / SUMMARY_NAME.format(assignment=assignment))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_merge_summary(path, out.to_json()), indent=2,
-                                   ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        text = json.dumps(_merge_summary(path, out.to_json()), indent=2, ensure_ascii=False) + "\n"
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        try:     # whole or not at all: a full disk keeps the previous summary intact
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise BatchError(f"the grades are in the gradebook, but the summary {path} could not "
+                             f"be written ({exc}): free space and run the batch again") from exc
         out.summary_path = str(path)
         # per student graded again: old and new score per question, and why (insight.py)
         report = insight.write_regrade_report(course_root, assignment, wall_start)
@@ -260,7 +285,7 @@ def autograde(course_root: Path, assignment: str, *, jobs: int = 2, force: bool 
         return out
     finally:
         os.chdir(old_cwd)
-        shutil.rmtree(scratch_root, ignore_errors=True)
+        batch_scratch.close()
         if cluster is not None:
             cluster.close()
         if job_log is not None:

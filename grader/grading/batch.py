@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import glob
 import logging
 import os
 import queue
@@ -29,14 +30,22 @@ from nbgrader.converters.base import BaseConverter
 from nbgrader.preprocessors import DeduplicateIds, Execute
 from traitlets import import_item
 
-from grader.grading import fingerprint, insight, intake
+from grader.grading import fingerprint, inflight, insight, intake
 from grader.grading.executor import TrustedExecute
 from grader.grading.gradebook import GradebookLock
 from grader.grading.job import Job, set_current_job
 from grader.grading.results import BatchError, StudentResult, describe
 from grader.grading.sandbox import Sandbox, launch_kernel
+from grader.grading.verdicts import GraderFault
+from grader.grading.scratch import disk_problem
 
 CANARY = "__canary__"
+_DISK_FULL = ("No space left on device", "Disk quota exceeded", "database or disk is full",
+              "grades not saved: only")
+
+
+def _disk_error(text: str) -> bool:
+    return any(marker in text for marker in _DISK_FULL)
 
 
 @dataclass
@@ -129,9 +138,11 @@ class ParallelAutograde(Autograde):
 # --------------------------------------------------------------------------------------
 
 def run_canary(app, course_root: Path, assignment: str, box: Sandbox, kit_dir: Path,
-               scratch_root: Path, cluster=None) -> float:
+               scratch_root: Path, cluster=None, faults: list[str] | None = None) -> float:
     """Grade the instructor's solution notebooks in the batch's sandbox; raise
-    :class:`BatchError` unless every test passes.  Writes nothing to the gradebook."""
+    :class:`BatchError` unless every test passes.  Writes nothing to the gradebook.  A
+    failure of the grader's own machinery (:class:`GraderFault`) is tried again (and
+    recorded in ``faults``), up to three times."""
     t0 = time.monotonic()
     source = Path(app.coursedir.format_path(app.coursedir.source_directory, ".", assignment))
     notebooks = sorted(source.glob("*.ipynb"))
@@ -140,23 +151,31 @@ def run_canary(app, course_root: Path, assignment: str, box: Sandbox, kit_dir: P
     scratch = scratch_root / "canary"
     scratch.mkdir(mode=0o711)
     loop = asyncio.new_event_loop()
+    faults = faults if faults is not None else []
     try:
         for path in notebooks:
-            nb = nbformat.read(path, as_version=4)
-            job = Job(CANARY, assignment, course_root, scratch, kit_dir, 0, box, loop=loop,
-                      cluster=cluster)
-            executor = TrustedExecute(parent=app)
-            resources = {"nbgrader": {"db_url": app.coursedir.db_url, "assignment": assignment,
-                                      "notebook": path.stem, "student": CANARY},
-                         "metadata": {"path": str(scratch)}}
-            set_current_job(job)
-            try:
-                nb, _ = executor.preprocess(nb, resources)
-            except Exception as exc:
-                raise BatchError(f"canary: the instructor's solution {path.name} could not be "
-                                 f"graded: {describe(exc)}. No grade was written.") from exc
-            finally:
-                set_current_job(None)
+            for attempt in range(1, 4):
+                nb = nbformat.read(path, as_version=4)
+                job = Job(CANARY, assignment, course_root, scratch, kit_dir, 0, box, loop=loop,
+                          cluster=cluster)
+                executor = TrustedExecute(parent=app)
+                resources = {"nbgrader": {"db_url": app.coursedir.db_url, "assignment": assignment,
+                                          "notebook": path.stem, "student": CANARY},
+                             "metadata": {"path": str(scratch)}}
+                set_current_job(job)
+                try:
+                    nb, _ = executor.preprocess(nb, resources)
+                    break
+                except GraderFault as exc:
+                    faults.append(f"attempt {attempt}: {describe(exc)}")
+                    if attempt == 3:
+                        raise BatchError(f"canary: the instructor's solution {path.name} could not be "
+                                         f"graded: {describe(exc)}. No grade was written.") from exc
+                except Exception as exc:
+                    raise BatchError(f"canary: the instructor's solution {path.name} could not be "
+                                     f"graded: {describe(exc)}. No grade was written.") from exc
+                finally:
+                    set_current_job(None)
             failed = []
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
@@ -203,6 +222,8 @@ class Batch:
         self._unclaimed = 0
         self._count_lock = threading.Lock()
         self.prestart = bool(info.single_notebook and cluster is None)
+        self.attempts = 3                      # nbgrader runs per student, grader faults only
+        self.min_free_mb = float(intake.Limits(parent=app).min_free_mb)
 
     def expect(self, n: int) -> None:
         """``n`` submissions will be graded: the spares stop when none is left to take one."""
@@ -261,31 +282,89 @@ class Batch:
             loop.close()
 
     def grade_one(self, result: StudentResult, seen: intake.Inspection) -> StudentResult:
+        """Grade one student: nbgrader's pipeline, again (up to ``attempts`` times) when the
+        grader's own machinery failed (:class:`~grader.grading.verdicts.GraderFault`), never
+        when the submission did.  A student the grader could not grade is ``error``: nothing
+        of theirs stays in the gradebook, and the next batch grades them."""
+        t0 = time.monotonic()
+        result.notes += seen.notes
+        try:
+            marker = inflight.Marker(self.course_root, self.assignment, result.student)
+        except OSError as exc:   # a full disk, a read-only course: grade nobody half-way
+            result.status = "error"
+            result.reason = f"not graded: the course folder cannot be written ({describe(exc)}); run again"
+            result.seconds = time.monotonic() - t0
+            return result
+        parity = None
+        try:
+            for attempt in range(1, self.attempts + 1):
+                problem = self.disk_problem()
+                if problem:
+                    result.status, result.reason = "error", f"not graded: {problem}; free space and run again"
+                    break
+                result.status, result.reason, result.incidents = "pending", "", []
+                result.attempts = attempt
+                job, parity = self._grade_once(result, seen, parity)
+                if job.grader_faults:
+                    result.grader_errors += [f"attempt {attempt}: {f}" for f in job.grader_faults]
+                    if attempt < self.attempts:
+                        continue
+                    result.status = "error"
+                    result.reason = (f"not graded: the grader failed {attempt} times "
+                                     f"({job.grader_faults[-1][:300]}); run the batch again")
+                elif result.status == "failed" and (job.disk_problem or _disk_error(result.reason)):
+                    result.status = "error"
+                    result.reason = f"not graded: {job.disk_problem or result.reason}; free space and run again"
+                if result.status != "graded" and job.executed:
+                    # nbgrader may have saved some grades before failing: none may stay
+                    self._forget_grades(result)
+                break
+        finally:
+            marker.done()
+            result.seconds = time.monotonic() - t0
+        return result
+
+    def disk_problem(self) -> str:
+        return disk_problem({"the gradebook": self.db_path,
+                                     "the autograded folder": nbgrader_folder(self.app.coursedir, "autograded"),
+                                     "the grader's scratch": self.scratch_root}, self.min_free_mb)
+
+    def _grade_once(self, result: StudentResult, seen: intake.Inspection,
+                    parity: int | None) -> tuple[Job, int]:
+        """One run of nbgrader's pipeline for ``result.student``; ``parity`` is the uid
+        parity of a previous attempt (None: the first; it may take the slot's spare)."""
         from nbgrader.coursedir import CourseDirectory
 
-        t0 = time.monotonic()
         student = result.student
+        first = parity is None
         slot = self.slots.get()
-        spare = self.spares.pop(slot, None)
+        spare = self.spares.pop(slot, None) if first else None
         if spare is not None:
             scratch, launched, parity = spare
         else:
-            scratch, launched, parity = self._scratch(slot), None, 0
-            if self.prestart:
+            scratch, launched, parity = self._scratch(slot), None, (parity or 0)
+            if self.prestart and first:
                 self._claim()
         job = Job(student, self.assignment, self.course_root, scratch, self.kit_dir,
                   2 * slot + parity, self.box, lock=self.lock, loop=self.loops[slot],
                   cluster=self.cluster)
+
+        def before_saving() -> None:
+            problem = self.disk_problem()
+            if problem:
+                job.disk_problem = problem
+                raise OSError(f"grades not saved: {problem}")
+
+        job.before_saving = before_saving
         self.log.results[threading.get_ident()] = result
         try:
-            result.notes += seen.notes
             staged_root = scratch / "submitted"
             intake.stage(seen, staged_root / student / self.assignment)
             set_current_job(job)
             if self.prestart:
                 job.kernels += 1
-                # once this kernel answers, the next student's boots meanwhile
-                job.after_first_kernel = functools.partial(self._boot_spare, slot, 1 - parity)
+                if first:   # once this kernel answers, the next student's boots meanwhile
+                    job.after_first_kernel = functools.partial(self._boot_spare, slot, 1 - parity)
                 if launched is not None:
                     job.prestarted = launched
                 else:
@@ -300,7 +379,7 @@ class Batch:
                 cd.root = str(self.course_root)
                 cd.submitted_directory = str(staged_root)
                 cd.assignment_id = self.assignment
-                cd.student_id = student
+                cd.student_id = glob.escape(student)   # nbgrader globs it: "[" in an id is a letter
                 converter = ParallelAutograde(coursedir=cd, parent=self.app, force=True)
                 folder = nbgrader_folder(self.app.coursedir, "autograded") / student / self.assignment
                 before = insight.read(folder)   # nbgrader empties the folder when it regrades
@@ -319,6 +398,10 @@ class Batch:
                     result.reason = converter.failure or describe(exc)
         except Exception as exc:
             result.status, result.reason = "failed", f"grader error: {describe(exc)}"
+            if not isinstance(exc, OSError):
+                job.grader_faults.append(f"the batch itself: {describe(exc)}")
+            elif _disk_error(str(exc)):
+                job.disk_problem = job.disk_problem or describe(exc)
         finally:
             set_current_job(None)
             self.log.results.pop(threading.get_ident(), None)
@@ -330,8 +413,29 @@ class Batch:
                 leftover.log.close()
             self.slots.put(slot)
             shutil.rmtree(scratch, ignore_errors=True)
-            result.seconds = time.monotonic() - t0
-        return result
+        return job, parity
+
+    def _forget_grades(self, result: StudentResult) -> None:
+        """Every grade of the student's submission back to "not graded", in one transaction
+        (nbgrader commits cell by cell: a failure part-way would leave some)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        cd = self.app.coursedir
+        try:
+            with self.lock, Gradebook(cd.db_url, cd.course_id) as gb:
+                try:
+                    submission = gb.find_submission(self.assignment, result.student)
+                except MissingEntry:
+                    return
+                for nb in submission.notebooks:
+                    for grade in nb.grades:
+                        grade.auto_score = None
+                    for comment in nb.comments:
+                        comment.auto_comment = None
+                gb.db.commit()
+        except Exception as exc:
+            result.incidents.append(f"the gradebook could not be reset ({describe(exc)}); the "
+                                    "report and exports show the student as not graded")
 
     def read_scores(self, results: dict[str, StudentResult]) -> None:
         from nbgrader.api import Gradebook, MissingEntry

@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
-import shutil
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -48,14 +46,17 @@ def _slot() -> int:
 
 
 def _kit_dir() -> Path:
-    """The student kit, written once per worker process."""
+    """The student kit, written once per worker process (in a scratch folder it holds for
+    its life; what killed workers left is swept first)."""
+    from grader.grading import scratch
     from grader.grading.sandbox import prepare_kit
 
     with _slots_lock:
         if "dir" not in _kit or not _kit["dir"].is_dir():
-            root = Path(tempfile.mkdtemp(prefix="rnns-dask-kit-"))
-            os.chmod(root, 0o711)
-            _kit["dir"] = prepare_kit(root)
+            scratch.sweep()
+            holder = scratch.Scratch("dask-kit")
+            _kit["holder"] = holder
+            _kit["dir"] = prepare_kit(holder.path)
         return _kit["dir"]
 
 
@@ -66,7 +67,9 @@ def warm_up() -> str:
 
     import grader.grading.executor  # noqa: F401
     import grader.grading.verdicts  # noqa: F401
+    from grader.grading.hidden_process import Server
 
+    Server.get().start()      # the hidden tests' server imports while the batch starts
     return str(_kit_dir())
 
 
@@ -86,9 +89,11 @@ def execute_on_worker(nb_json: str, table: dict, helpers: list[str], key: int,
     box = Sandbox(config=config)
     if box.enabled:
         box.check_available()
+    from grader.grading.scratch import Scratch
+
     slot = _slot()
-    scratch = Path(tempfile.mkdtemp(prefix=f"rnns-dask-{slot}-"))
-    os.chmod(scratch, 0o711)
+    holder = Scratch(f"dask-{slot}")
+    scratch = holder.path
     loop = asyncio.new_event_loop()
     try:
         executor = TrustedExecute(config=config)
@@ -103,7 +108,7 @@ def execute_on_worker(nb_json: str, table: dict, helpers: list[str], key: int,
         return nbformat.writes(executor.nb), list(job.incidents)
     finally:
         loop.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        holder.close()
         assert _slots is not None
         _slots.put(slot)
 

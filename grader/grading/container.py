@@ -64,7 +64,8 @@ from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from grader.grading.container_uids import LAUNCHER, UIDS, DiskWatch, clean_uid, world_writable
-from grader.grading.sandbox import (LaunchedKernel, SandboxKernelManager, SandboxUnavailable,
+from grader.grading.sandbox import (LaunchedKernel, OutputTail, SandboxKernelManager,
+                                    SandboxUnavailable,
                                     python_roots)
 
 # where the kernel's files may be read under Landlock (besides the Python installation, the kit
@@ -388,15 +389,19 @@ async def launch_kernel(sandbox, *, scratch: Path, kit_dir: Path, number: int,
     km = ContainerKernelManager(sandbox_argv=argv, uid=uid, folder=folder, watch=watch,
                                 kernel_name="python3", transport="ipc", ip=str(folder / "k"),
                                 connection_file=str(folder / "kernel.json"))
-    log = open(scratch / f"kernel{number}-{uid}.log", "wb")
+    # its output in memory, as under bubblewrap: nothing a kernel prints lands on the disk
+    log = OutputTail()
     try:
-        await km.start_kernel(env=env, cwd=str(folder), stdout=log, stderr=log)
+        await km.start_kernel(env=env, cwd=str(folder), stdout=log.write_fd, stderr=log.write_fd,
+                              stdin=subprocess.DEVNULL)
     except BaseException:
         log.close()
         km.release()
         raise
+    log.watch(asyncio.get_running_loop())
     watch.start()
-    return LaunchedKernel(km, log)
+    calls = f"ipc://{folder / 'calls'}"   # one file system: the same address on both sides
+    return LaunchedKernel(km, log, calls, calls)
 
 
 class ContainerKernelManager(SandboxKernelManager):

@@ -240,7 +240,11 @@ def run(spec: dict, argv: list[str]) -> None:
     if spec.get("report_fd") is not None:
         os.write(int(spec["report_fd"]), (json.dumps(report) + "\n").encode())
         os.close(int(spec["report_fd"]))
-    os.execv(argv[0], argv)
+    try:
+        os.execv(argv[0], argv)
+    except OSError as exc:   # say what could not run, and under which confinement
+        _fail(f"cannot run {argv[0]} as uid {spec['uid']}: {exc.strerror} "
+              f"(landlock {report['landlock']}, seccomp {report['seccomp']})")
 
 
 def kill_all(spec: dict) -> None:

@@ -9,9 +9,11 @@ formgrader use it too; :mod:`grader.grading.autograde` runs it in parallel).  Pe
 2. one kernel starts in the sandbox (:mod:`grader.grading.sandbox`) with the student kit
    only, and runs the cells in order: the student's cells as submitted, locked cells as in
    the gradebook, and of each test cell only its *visible* part (what students see);
-3. after a test cell's visible part, its hidden part runs in *this* process
-   (:mod:`grader.grading.verdicts`), calling the student's code in the kernel with inputs it
-   chose and comparing the results itself.  The cell earns its points when both passed; the
+3. after a test cell's visible part, its hidden part runs on the grader's side, in a bounded
+   process of its own (:mod:`grader.grading.verdicts`, :mod:`grader.grading.hidden_process`;
+   its calls into the kernel are relayed here), calling the student's code in the kernel with
+   inputs it chose and comparing the results itself.  The cell earns its points when both
+   passed; the
    grader writes the verdict into the cell's outputs in the one form nbgrader reads: an
    ``error`` output for a failure, none for a pass (a kernel's ``execute_result`` or stderr,
    which nbgrader would also read as a score, are turned into display output first).
@@ -21,6 +23,11 @@ as a message), a wall-time limit per notebook, an output budget, and a kernel th
 stops answering is restarted, the cells before replayed silently, and grading goes on after
 the cell that crashed.  A cell that crashed or could not run gets an error output, so nothing
 that did not run is ever counted as passed.
+
+A failure of the grader's own machinery (a kernel that does not start, a hidden tests'
+process that dies of something other than its limits, the interpreter's ``SystemError``) is
+a :class:`~grader.grading.verdicts.GraderFault`: recorded in the job and raised, so that
+nbgrader saves nothing for the notebook and the batch grades the student again.
 """
 from __future__ import annotations
 
@@ -29,11 +36,10 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 from nbclient import NotebookClient
@@ -41,11 +47,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Int
 
-from grader.grading import insight, intake, misconceptions, verdicts
+from grader.grading import insight, intake, misconceptions, scratch, verdicts
 from grader.grading.channel import ChannelError
 from grader.grading.job import Job, course_secret, current_job
 from grader.grading.kernel import SandboxedKernel
-from grader.grading.remote import Session, StudentCrash, StudentError, StudentTimeout
+from grader.grading.hidden_process import HiddenRun, Server
+from grader.grading.remote import StudentCrash, StudentError, StudentTimeout
 from grader.grading.sandbox import Sandbox, SandboxUnavailable, prepare_kit
 
 # A test cell's standard error, kept as display output so that nbgrader does not read it as a
@@ -103,6 +110,9 @@ class TrustedExecute(SandboxedKernel, Execute):
     max_output_bytes = Int(2_000_000, help="output kept per notebook, bytes (errors always "
                                            "kept, shortened)").tag(config=True)
     max_restarts = Int(3, help="kernel restarts per notebook after crashes or hangs").tag(config=True)
+    hidden_memory_mb = Int(1024, help="memory a test cell's hidden part may use in its own "
+                                      "process, on top of what it starts with, MiB (a stand-in "
+                                      "called with huge arrays fails that question)").tag(config=True)
 
     # -- entry point (nbgrader's exporter calls it; in a batch, with the gradebook lock held)
     def preprocess(self, nb, resources=None, km=None):
@@ -127,12 +137,18 @@ class TrustedExecute(SandboxedKernel, Execute):
                     self.nb = job.cluster.execute(self, job, table, helpers, key)
                 else:
                     job.loop.run_until_complete(self._execute_all(job, table, helpers, key))
+            # why each failed question failed (and behaviour digests), for the class report
+            job.insight[job.notebook] = self.nb.metadata.pop(insight.NB_KEY, {})
+            if job.before_saving is not None:   # e.g. the disk is full now: save nothing
+                job.before_saving()
+            job.executed = True
+        except verdicts.GraderFault as exc:   # the grader's failure: the batch grades again
+            job.grader_faults.append(f"{job.notebook}: {exc}")
+            raise
         finally:
             if own_job:
                 job.loop.close()
-                shutil.rmtree(job.scratch, ignore_errors=True)
-        # why each failed question failed (and behaviour digests), for the class report
-        job.insight[job.notebook] = self.nb.metadata.pop(insight.NB_KEY, {})
+                self._own_scratch.close()
         return self.nb, self.resources
 
     def _standalone_job(self, info: dict) -> Job:
@@ -147,10 +163,12 @@ class TrustedExecute(SandboxedKernel, Execute):
                                  intake.Limits())
         if problem.refusal:
             raise intake.Refused(problem.refusal)
-        scratch = Path(tempfile.mkdtemp(prefix="rnns-grade-"))
-        os.chmod(scratch, 0o711)
-        return Job(info["student"], info["assignment"], course_root, scratch,
-                   prepare_kit(scratch), 0, sandbox, loop=asyncio.new_event_loop())
+        scratch.sweep()
+        Server.get().start()     # the hidden tests' server imports while the kernel boots
+        self._own_scratch = scratch.Scratch("grade")
+        folder = self._own_scratch.path
+        return Job(info["student"], info["assignment"], course_root, folder,
+                   prepare_kit(folder), 0, sandbox, loop=asyncio.new_event_loop())
 
     # -- helpers -----------------------------------------------------------------------
     def _remaining(self) -> float:
@@ -182,15 +200,15 @@ class TrustedExecute(SandboxedKernel, Execute):
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    # -- calls from the hidden tests (run in a worker thread; served on the kernel's loop)
+    # -- calls from the hidden tests (relayed by a worker thread; served on the kernel's loop)
     async def _serve_request(self, request: dict, what: str, timeout: float,
-                             session: Session) -> dict:
+                             answer: Callable[[str], str]) -> dict:
         if self._kernel_suspect:   # an earlier call is still running there, or crashed it
             raise StudentError(f"{what} was not run: an earlier call of this test did not finish")
         if self._channel is None or not await self._alive():
             raise StudentCrash(f"the kernel had died before {what} could run")
         try:
-            reply = await self._channel.call(request, timeout, session.answer_callback, self._alive)
+            reply = await self._channel.call(request, timeout, answer, self._alive)
         except ChannelError as exc:
             self._kernel_suspect = True
             raise StudentError(f"the kernel's answer to {what} could not be read ({exc}: "
@@ -205,13 +223,13 @@ class TrustedExecute(SandboxedKernel, Execute):
             raise StudentTimeout(f"{what} did not finish within the time limit of this test")
         return reply
 
-    def _link(self, loop, cell_deadline: float, session: Session):
+    def _link(self, loop, cell_deadline: float, answer: Callable[[str], str]):
         def link(request: dict, what: str) -> dict:
             left = min(cell_deadline, self._deadline) - time.monotonic()
             if left <= 0:
                 raise StudentTimeout(f"the time limit of this test ran out before {what}")
             future = asyncio.run_coroutine_threadsafe(
-                self._serve_request(request, what, left, session), loop)
+                self._serve_request(request, what, left, answer), loop)
             return future.result()
         return link
 
@@ -272,12 +290,8 @@ class TrustedExecute(SandboxedKernel, Execute):
         self._plan = self._make_plan(table)
         self._kernel_suspect = False
         loop = asyncio.get_running_loop()
-        try:
-            hidden = verdicts.HiddenTests(helpers, key)
-            hidden.language = verdicts.notebook_language(self.nb)   # its messages' language
-        except Exception as exc:   # the course's own cells fail here: nothing can be graded
-            raise RuntimeError(f"the assignment's locked cells do not run in the grader: "
-                               f"{type(exc).__name__}: {exc}") from exc
+        self._helpers, self._key = list(helpers), key
+        self._language = verdicts.notebook_language(self.nb)   # of the hidden tests' messages
         executed: list[int] = []
         self._failures: dict[str, dict] = {}
         self._known = misconceptions.Known(helpers + [c.trusted_source for c in self._plan.values()
@@ -286,8 +300,8 @@ class TrustedExecute(SandboxedKernel, Execute):
             try:
                 await self._start_kernel()
                 broken = False
-            except Exception as exc:
-                raise RuntimeError(f"the sandboxed kernel did not start: {str(exc)[:300]}") from exc
+            except Exception as exc:   # before any student code ran: the grader's failure
+                raise verdicts.GraderFault(f"the sandboxed kernel did not start: {str(exc)[:600]}") from exc
             for index, info in self._plan.items():
                 cell = self.nb.cells[index]
                 if self._remaining() <= 0:
@@ -305,9 +319,9 @@ class TrustedExecute(SandboxedKernel, Execute):
                     broken = True
                 else:
                     executed.append(index)
-                if info.graded and await self._verdict(cell, info, hidden, crashed, loop):
+                if info.graded and await self._verdict(cell, info, crashed, loop):
                     broken = True
-            await insight.probe_failed(self, hidden, key, loop)
+            await insight.probe_failed(self, loop)
         finally:
             self.nb.metadata[insight.NB_KEY] = insight.notebook_entry(self)
             await self._stop_kernel()
@@ -345,8 +359,7 @@ class TrustedExecute(SandboxedKernel, Execute):
                 return True
         return False
 
-    async def _verdict(self, cell, info: _Cell, hidden: verdicts.HiddenTests, crashed: bool,
-                       loop) -> bool:
+    async def _verdict(self, cell, info: _Cell, crashed: bool, loop) -> bool:
         """Decide the test cell here; leave exactly the outputs nbgrader should score.
         True when the kernel may be left stuck (a hidden call crashed or timed out)."""
         kernel_failed = crashed or any(o.get("output_type") == "error" for o in cell.get("outputs", []))
@@ -371,18 +384,36 @@ class TrustedExecute(SandboxedKernel, Execute):
                 first.get("ename", ""), first.get("evalue", ""), self._known,
                 misconceptions.Known([info.trusted_source]))
             return False
-        deadline = time.monotonic() + (self.timeout if self.timeout and self.timeout > 0 else 3600)
-        session = Session(None)
-        session._link = self._link(loop, deadline, session)
-        passed, ename, message = await loop.run_in_executor(None, hidden.run, info.trusted_source, session)
+        deadline = min(self._deadline, time.monotonic()
+                       + (self.timeout if self.timeout and self.timeout > 0 else 3600))
+        passed, ename, message, found = await self._run_hidden(info, self._key, deadline, loop)
         if not passed:   # the mistake named, no hidden expected value (misconceptions.py)
-            self._failures[info.name] = misconceptions.from_hidden_failure(hidden.failure, ename, message)
-            message = misconceptions.for_student(hidden.failure, message, hidden.language)
+            self._failures[info.name] = found["failure"]
         cell.outputs = outputs if passed else [_error_output(ename, message[:10_000])] + outputs
         stuck, self._kernel_suspect = self._kernel_suspect, False
         if stuck:
             self._incident(f"{info.name}: hidden tests: {ename}")
         return stuck
+
+    async def _run_hidden(self, info: _Cell, key: int, deadline: float,
+                          loop) -> tuple[bool, str, str, dict]:
+        """Run a test cell's hidden part, with the hidden inputs of ``key``, in a bounded
+        process of its own (:class:`HiddenRun`; its calls into the kernel relayed here), under
+        the notebook's language: (passed, error name, the message the student sees, findings).
+
+        ``findings`` (``failure``: the misconception record, ``behaviour``: the digest of the
+        first wrong value) are plain data that the process computed from the exception,
+        which never leaves it (:func:`grader.grading.insight.findings`); the message names the
+        mistake without a hidden expected value.  The verdicts and the behaviour probes
+        (:func:`grader.grading.insight.probe_failed`) both come this way."""
+        code = verdicts.hidden_code(info.trusted_source)    # GraderFault: the grader's failure
+        if not code:
+            return True, "", "", {}
+        run = HiddenRun({"helpers": self._helpers, "key": str(key), "code": code,
+                         "memory_mb": self.hidden_memory_mb, "language": self._language}, deadline)
+        passed, ename, message = await loop.run_in_executor(
+            None, run.run, self._link(loop, deadline, run.ask))
+        return passed, ename, message, ({} if passed else insight.plain_findings(run.findings, ename))
 
     def _timed_out(self, cell) -> bool:
         ename = self.error_on_timeout.get("ename") if self.error_on_timeout else "CellTimeoutError"

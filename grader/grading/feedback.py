@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import glob
 import html
 import os
 import re
@@ -41,6 +42,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
 from grader import leaks, notebooks
+from grader.grading.viewers import for_html
 from grader.release import nbgrader_command, nbgrader_env
 
 PREPROCESSORS = (
@@ -200,6 +202,12 @@ class SafeContent(Preprocessor):
                 if source is not None:
                     self.trusted_markdown = {c.source for c in source.source_cells
                                              if c.cell_type == "markdown"}
+        # nbgrader's feedback template writes the notebook's name into the page's title and
+        # heading unescaped; intake admits only the assignment's own notebook names, and this
+        # keeps it so whatever reached here (the student and assignment name the output
+        # folder: nbgrader uses them after this step, and the page does not show them)
+        if isinstance(info.get("notebook"), str) and not _SAFE_ID.match(info["notebook"]):
+            info["notebook"] = for_html(info["notebook"])
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -296,8 +304,8 @@ def _autograded_students(course_root: Path, assignment: str) -> list[str]:
 def _run_nbgrader(course_root: Path, assignment: str,
                   student: str | None) -> subprocess.CompletedProcess:
     args = ["generate_feedback", assignment, "--force", "--log-level=WARN"]
-    if student:
-        args.append(f"--student={student}")
+    if student:   # nbgrader globs it: "[" or "*" in an id are letters here
+        args.append(f"--student={glob.escape(student)}")
     args += nbgrader_feedback_options()
     return subprocess.run(nbgrader_command(*args), cwd=course_root, env=nbgrader_env(),
                           capture_output=True, text=True)

@@ -54,6 +54,21 @@ class GradebookLock:
         self.release()
 
 
+WAL_MARKER = ".rnns-wal"    # beside the gradebook: "the grader switched it to WAL, from <mode>"
+
+
+def _journal_mode(db_path: Path, mode: str | None = None, timeout: float = 5) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(db_path, timeout=timeout)
+    try:
+        if mode is None:
+            return con.execute("PRAGMA journal_mode").fetchone()[0].lower()
+        return con.execute(f"PRAGMA journal_mode={mode}").fetchone()[0].lower()
+    finally:
+        con.close()
+
+
 @contextlib.contextmanager
 def wal_gradebook(db_path: Path):
     """The gradebook in WAL mode with ``synchronous=NORMAL`` for the batch, and back.
@@ -63,7 +78,11 @@ def wal_gradebook(db_path: Path):
     gradebook lock.  In WAL mode with ``synchronous=NORMAL`` a commit does not wait for the
     disk and the database stays consistent after a crash (at worst the last grades are lost,
     and the batch can be run again).  The journal mode is put back at the end, so the file is
-    as nbgrader expects; if another program holds the gradebook open, nothing is changed.
+    as nbgrader expects.  A marker beside the gradebook (``gradebook.db.rnns-wal``) records
+    the switch until the mode is back: a batch that was killed leaves it, and the next batch
+    puts the mode back at its end (a gradebook the instructor keeps in WAL mode, without the
+    marker, is left alone).  If another program holds the gradebook open, the mode cannot
+    change; the marker stays and the next batch tries again.
     """
     import sqlite3
 
@@ -76,30 +95,35 @@ def wal_gradebook(db_path: Path):
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-    switched = False
+    marker = db_path.with_name(db_path.name + WAL_MARKER)
+    ours = False
+    original = "delete"
     if db_path.exists():
         try:
-            con = sqlite3.connect(db_path, timeout=5)
-            try:
-                if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    switched = con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal"
-            finally:
-                con.close()
-        except sqlite3.Error:
-            switched = False
-    if switched:
+            mode = _journal_mode(db_path)
+            if mode != "wal":
+                original = mode
+                marker.write_text(original + "\n", encoding="utf-8")
+                ours = _journal_mode(db_path, "WAL") == "wal"
+                if not ours:
+                    marker.unlink(missing_ok=True)
+            elif marker.is_file():     # a killed batch's switch: ours to put back
+                ours = True
+                original = marker.read_text(encoding="utf-8").strip() or "delete"
+        except (sqlite3.Error, OSError):
+            ours = False
+    if ours:
         event.listen(Engine, "connect", on_connect)
     try:
-        yield switched
+        yield ours
     finally:
-        if switched:
+        if ours:
             event.remove(Engine, "connect", on_connect)
-            with contextlib.suppress(sqlite3.Error):
-                con = sqlite3.connect(db_path, timeout=30)
-                try:
-                    con.execute("PRAGMA journal_mode=DELETE")
-                finally:
-                    con.close()
+            with contextlib.suppress(sqlite3.Error, OSError):
+                if original not in ("delete", "truncate", "persist", "memory", "off"):
+                    original = "delete"
+                if _journal_mode(db_path, original.upper(), timeout=30) == original:
+                    marker.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

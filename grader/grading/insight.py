@@ -102,13 +102,48 @@ def _behaviour(exc: BaseException | None, ename: str, message: str) -> str:
     return ""
 
 
-async def probe_failed(executor, hidden, key: int, loop) -> None:
+def findings(exc: BaseException | None, ename: str, message: str, language: str) -> dict:
+    """What grading keeps of a failed hidden test, as plain data, computed where its
+    exception is -- in the hidden tests' process (:mod:`grader.grading.hidden_process`),
+    which sends this back in its verdict frame and never the exception itself:
+
+    ``failure``    the misconception record (:func:`misconceptions.from_hidden_failure`);
+    ``message``    what the student's feedback shows (:func:`misconceptions.for_student`:
+                   the mistake named in ``language``, no expected values);
+    ``behaviour``  the digest of the first wrong value (what :func:`probe_failed` keeps)."""
+    return {"failure": misconceptions.from_hidden_failure(exc, ename, message),
+            "message": misconceptions.for_student(exc, message, language),
+            "behaviour": _behaviour(exc, ename, message)}
+
+
+_RECORD_FIELDS = {"stage": 20, "kind": 40, "mistake": 2000, "check": 200, "error": 100}
+
+
+def plain_findings(sent: Any, ename: str) -> dict:
+    """:func:`findings` as a hidden tests' process sent them, checked (strings of bounded
+    length, known fields only); a record of their own for a verdict that came without any
+    (a process stopped at its deadline, or that sent too much)."""
+    sent = sent if isinstance(sent, dict) else {}
+    failure = sent.get("failure")
+    if isinstance(failure, dict) and isinstance(failure.get("kind"), str):
+        failure = {k: str(failure.get(k) or "")[:n] for k, n in _RECORD_FIELDS.items()}
+    else:
+        failure = misconceptions.record("hidden", "crashed" if ename == "TimeoutError" else "error",
+                                        error=ename)
+    behaviour = sent.get("behaviour")
+    behaviour = behaviour if isinstance(behaviour, str) and len(behaviour) <= 64 else ""
+    return {"failure": failure, "behaviour": behaviour}
+
+
+async def probe_failed(executor, loop) -> None:
     """Run the hidden part of each failed test again on class-common inputs; keep digests.
 
     After every cell ran (nothing the probes do to the kernel can change a verdict), within
     ``Regrade.probe_seconds`` and the notebook's time limit, and never after a probe left the
-    kernel stuck."""
-    from grader.grading.remote import Session
+    kernel stuck.  Each probe is a hidden part like any other: in a bounded process of its
+    own (``executor._run_hidden``), with ``hidden_rng`` keyed by the assignment instead of
+    the submission; the process sends back the digest, never the values."""
+    from grader.grading.verdicts import GraderFault
 
     executor._behaviour = {}
     entry = executor.nb.metadata.get(NB_KEY) or {}
@@ -116,27 +151,22 @@ async def probe_failed(executor, hidden, key: int, loop) -> None:
     budget = Regrade(parent=executor).probe_seconds
     if not isinstance(ck, int) or budget <= 0 or not executor._failures:
         return
-    ns_rng = hidden.ns.get("hidden_rng")
-    hidden.ns["hidden_rng"] = hidden._rng_factory(ck)
     started = time.monotonic()
-    try:
-        for info in executor._plan.values():
-            record = executor._failures.get(info.name)
-            if not info.graded or not record or record["kind"] not in PROBED:
-                continue
-            left = min(budget - (time.monotonic() - started), executor._remaining())
-            if left <= 0.5 or executor._kernel_suspect or not await executor._alive():
-                break
-            session = Session(None)
-            session._link = executor._link(loop, time.monotonic() + left, session)
-            passed, ename, message = await loop.run_in_executor(
-                None, hidden.run, info.trusted_source, session)
-            if not passed:
-                found = _behaviour(hidden.failure, ename, message)
-                if found:
-                    executor._behaviour[info.name] = found
-    finally:
-        hidden.ns["hidden_rng"] = ns_rng
+    for info in executor._plan.values():
+        record = executor._failures.get(info.name)
+        if not info.graded or not record or record["kind"] not in PROBED:
+            continue
+        left = min(budget - (time.monotonic() - started), executor._remaining())
+        if left <= 0.5 or executor._kernel_suspect or not await executor._alive():
+            break
+        try:
+            passed, _ename, _message, found = await executor._run_hidden(
+                info, ck, time.monotonic() + left, loop)
+        except GraderFault as exc:   # the verdicts stand: only the probes stop
+            executor._incident(f"the behaviour probes stopped (the grader's failure: {str(exc)[:200]})")
+            break
+        if not passed and found.get("behaviour"):
+            executor._behaviour[info.name] = found["behaviour"]
 
 
 def notebook_entry(executor) -> dict:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ from pathlib import Path
 import nbformat
 from traitlets import Int
 from traitlets.config import LoggingConfigurable
+
+from grader.grading.viewers import for_shell
 
 TIMESTAMP = "timestamp.txt"
 
@@ -46,6 +47,10 @@ class Limits(LoggingConfigurable):
     cells = Int(2000, help="most cells in a notebook").tag(config=True)
     files = Int(200, help="most files and folders in a submission folder").tag(config=True)
     folder_mb = Int(128, help="most bytes in a submission folder, MiB").tag(config=True)
+    min_free_mb = Int(256, help="free space a batch needs on the file systems of the gradebook, "
+                                "the autograded folder and its scratch: below it no batch starts "
+                                "and no further student is graded (they are 'error', graded by "
+                                "the next batch), MiB").tag(config=True)
 
 
 @dataclass
@@ -208,8 +213,8 @@ def _nothing_to_grade(folder: Path, top_files: list[str], entries: list, wanted:
     if notebooks:
         student, assignment = folder.parent.name, folder.name
         return (f"renamed notebook: found {', '.join(notebooks[:3])}, expected {expected}; if it "
-                f"is the student's work: python -m grader accept "
-                f"{' '.join(map(shlex.quote, (assignment, student, notebooks[0])))}")
+                f"is the student's work: python -m grader accept -- "
+                f"{' '.join(map(for_shell, (assignment, student, notebooks[0])))}")
     return f"no notebook of this assignment: expected {expected}, found {', '.join(top_files[:5]) or 'only folders'}"
 
 

@@ -53,6 +53,11 @@ class Job:
     cluster: Any = None              # a grader.grading.cluster.Cluster: kernels run on Dask workers
     insight: dict = field(default_factory=dict)   # notebook -> why questions failed (insight.py)
     common_key: int = 0              # the class-common inputs' key (insight.probe_failed)
+    grader_faults: list[str] = field(default_factory=list)   # GraderFaults met (not the student's)
+    before_saving: Any = None        # called (lock held) after the kernel ran, before nbgrader
+                                     # saves the grades: raises to stop the save (a full disk)
+    executed: bool = False           # the executor finished: nbgrader goes on to save grades
+    disk_problem: str = ""           # why before_saving stopped the save
 
     def take_prestarted(self):
         launched, self.prestarted = self.prestarted, None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
 from queue import Empty
 
 import zmq
@@ -48,14 +47,20 @@ class SandboxedKernel:
         self._zmq_contexts.append(ctx)
         self.kc = self.km.client(context=ctx)
         await ensure_async(self.kc.start_channels())
-        address = "ipc://" + str(Path(self.km.connection_file).parent / "calls")
         try:
-            await self._wait_ready(address)
-        except Exception:
+            await self._wait_ready(launched.calls_for_kernel)
+        except Exception as exc:
+            text = self._log.text().strip() if self._log is not None else ""
+            # the last line first (a traceback's error), since messages are cut further on
+            last = text.splitlines()[-1].strip() if text else ""
+            said = " ".join(text.split()[-40:])
             await self._stop_kernel()
+            if said:
+                raise RuntimeError(f"{exc}: {last[-300:]} (the kernel's last output: "
+                                   f"{said[-600:]})") from exc
             raise
         self.kc.allow_stdin = False
-        self._channel = Channel(ctx, address)
+        self._channel = Channel(ctx, launched.calls_for_grader)
         hook, job.after_first_kernel = job.after_first_kernel, None
         if hook is not None:   # e.g. the batch boots the next student's kernel meanwhile
             try:

@@ -16,6 +16,13 @@ first row ``Points Possible``.  Students are matched by ID (the Canvas user id, 
 Moodle (Grades > Import > CSV file): any columns; at import one maps an identifier column
 (``Username`` or ``Email address``) to the user field, the grade column to the grade item
 and ``Feedback`` to that item's feedback.
+
+A student whose grading is unfinished (interrupted, being graded, not graded through the
+grader's fault: :attr:`grader.grading.report.StudentRow.pending`) gets an *empty* grade
+cell, which both importers leave alone, and the reason -- never a 0 that looks like a grade.
+Every cell goes through :func:`grader.grading.viewers.for_csv_row`: an id, a name or a
+reason that a spreadsheet would read as a formula starts with ``'`` (so such an id does not
+match in the LMS either, and the import reports it).
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.grading.report import GRADED, MISSING, late_text, read_gradebook
+from grader.grading.viewers import for_csv_row
 
 FORMATS = ("canvas", "moodle")
 
@@ -35,12 +43,12 @@ class LmsRow:
     last_name: str
     email: str
     lms_user_id: str
-    grade: float
+    grade: float | None          # None: unfinished grading, no grade given
     reason: str
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def lms_rows(course_root: Path, assignment: str) -> tuple[float, list[LmsRow]]:
@@ -57,7 +65,9 @@ def lms_rows(course_root: Path, assignment: str) -> tuple[float, list[LmsRow]]:
                 who = (s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
             except MissingEntry:
                 who = ("", "", "", "")
-            if r.status == MISSING or (r.status != GRADED and not r.scores):
+            if r.pending:
+                grade, reason = None, r.note or r.status
+            elif r.status == MISSING or (r.status != GRADED and not r.scores):
                 grade, reason = 0.0, r.note or r.status
             else:
                 grade, reason = r.final, r.note
@@ -75,16 +85,18 @@ def write_canvas(path: Path, title: str, max_score: float, rows: list[LmsRow],
     column = f"{title} ({canvas_id})" if canvas_id else title
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
+        writer.writerow(for_csv_row(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]))
         writer.writerow(["    Points Possible", "", "", "", "", _number(max_score)])
         for r in rows:
             name = ", ".join(p for p in (r.last_name, r.first_name) if p) or r.student
-            writer.writerow([name, r.lms_user_id, r.student, r.student, "", _number(r.grade)])
+            writer.writerow(for_csv_row([name, r.lms_user_id, r.student, r.student, "",
+                                         _number(r.grade)]))
     reasons = Path(path).with_name(Path(path).stem + "-reasons.csv")
     with reasons.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["SIS Login ID", column, "Reason"])
-        writer.writerows([r.student, _number(r.grade), r.reason] for r in rows if r.reason)
+        writer.writerow(for_csv_row(["SIS Login ID", column, "Reason"]))
+        writer.writerows(for_csv_row([r.student, _number(r.grade), r.reason])
+                         for r in rows if r.reason)
     return [Path(path), reasons]
 
 
@@ -92,11 +104,11 @@ def write_moodle(path: Path, title: str, max_score: float, rows: list[LmsRow]) -
     """Moodle's CSV grade import: identifiers, the grade column, and its feedback."""
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["Username", "Email address", "First name", "Last name",
-                         f"{title} (out of {_number(max_score)})", "Feedback"])
+        writer.writerow(for_csv_row(["Username", "Email address", "First name", "Last name",
+                                     f"{title} (out of {_number(max_score)})", "Feedback"]))
         for r in rows:
-            writer.writerow([r.student, r.email, r.first_name, r.last_name, _number(r.grade),
-                             r.reason])
+            writer.writerow(for_csv_row([r.student, r.email, r.first_name, r.last_name,
+                                         _number(r.grade), r.reason]))
     return [Path(path)]
 
 

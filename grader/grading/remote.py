@@ -109,7 +109,11 @@ class Session:
 
     def answer_callback(self, question: str) -> str:
         """The grader's answer to a stand-in's call from the kernel (see :func:`provide`):
-        the arguments are the student's data, decoded within limits; the answer is data."""
+        the arguments are the student's data, decoded within limits; the answer is data,
+        at most :data:`wire.MAX_BYTES` of it.  The student chose the arguments, so the
+        reference call may be as large as they like: a batch makes it in the hidden tests'
+        own bounded process (:mod:`grader.grading.hidden_process`), where running out of
+        memory is a ``MemoryError`` answered here."""
         try:
             request = json.loads(question) if len(question) < wire.MAX_BYTES else None
             function = self.provided[request["rnns_callback"]]
@@ -117,9 +121,13 @@ class Session:
             kwargs = wire.decode(request["kwargs"])
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise wire.WireError("malformed call")
-            return json.dumps({"value": wire.encode(function(*args, **kwargs))})
+            answer = json.dumps({"value": wire.encode(function(*args, **kwargs))})
         except Exception as exc:   # the stand-in raises it in the kernel
             return json.dumps({"raised": f"{type(exc).__name__}: {str(exc)[:500]}"})
+        if len(answer) > wire.MAX_BYTES:
+            return json.dumps({"raised": f"the answer is too large ({len(answer)} bytes of JSON; "
+                                         f"at most {wire.MAX_BYTES})"})
+        return answer
 
     def send(self, request: dict, what: str) -> dict:
         reply = self._link(request, what)

@@ -18,6 +18,16 @@ Students are everyone the gradebook knows plus everyone with a folder in ``submi
 with a note (no submission, submitted but not autograded, autograde failed, or waiting
 for manual grading).  A question is *passed* when it earned its full points.
 
+A submission whose grading did not finish is **pending**, never shown with a score (in
+the CSV, the summaries and the LMS exports): ``interrupted`` when the batch grading it was
+killed (its marker, :mod:`grader.grading.inflight`, or autogradable cells without a score),
+``being graded`` while a batch grades it, and ``not graded`` with the grader's reason when
+the grader could not grade it (its own error, a full disk): the next batch grades them.
+
+Every text a student controls (ids, file names in the notes) is escaped for the program
+that opens the file (:mod:`grader.grading.viewers`): CSV cells cannot become formulas,
+Markdown shows it literally.
+
 Why a submission is not graded, or what was odd about a graded one (two notebooks, a renamed
 notebook accepted, files left out), comes from the last ``python -m grader autograde`` run
 that saw the student (``autograded/<assignment>-autograde-summary.json``) and goes into the
@@ -34,11 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from grader.grading import classreport, insight
+from grader.grading import classreport, inflight, insight
+from grader.grading.viewers import for_csv_row, for_markdown
 
 GRADED = "graded"
 NOT_GRADED = "not graded"
 MISSING = "no submission"
+INTERRUPTED = "interrupted"
+BEING_GRADED = "being graded"
+REGRADE = "regrade pending: python -m grader autograde grades it"
 
 FILES = {"csv": "scores.csv", "json": "summary.json", "markdown": "summary.md",
          "histogram": "histogram.png"}
@@ -62,6 +76,7 @@ class StudentRow:
     scores: dict[tuple[str, str], float] = field(default_factory=dict)
     seconds_late: float = 0.0
     penalty: float = 0.0
+    pending: bool = False       # the grader's side is unfinished: no score may be shown
 
     @property
     def total(self) -> float:
@@ -111,7 +126,7 @@ def _folders(course_root: Path, kind: str, assignment: str) -> set[str]:
     base = course_root / kind
     if not base.is_dir():
         return set()
-    return {p.name for p in base.iterdir() if (p / assignment).is_dir()}
+    return {p.name for p in base.iterdir() if not p.name.startswith(".") and (p / assignment).is_dir()}
 
 
 def _batch_entries(course_root: Path, assignment: str) -> dict[str, dict]:
@@ -131,7 +146,22 @@ def _note(entry: dict | None, default: str) -> str:
     notes = [n for n in entry.get("notes", []) if not n.startswith("graded again:")]
     if entry.get("status") == "failed":
         return "; ".join([f"autograde failed: {entry.get('reason', '')}"] + notes)
+    if entry.get("status") == "error":
+        return "; ".join([f"{entry.get('reason', 'not graded')} (the grader's failure, not the "
+                          f"submission's; {REGRADE})"] + notes)
     return "; ".join(notes) or default
+
+
+def _pending_row(name: str, entry: dict | None, marker: str) -> StudentRow | None:
+    """The row of a student whose grading is unfinished, or None."""
+    if marker == "interrupted":
+        return StudentRow(name, INTERRUPTED, f"interrupted, {REGRADE} (the batch grading it "
+                                             "was stopped)", pending=True)
+    if marker == "live":
+        return StudentRow(name, BEING_GRADED, "a batch is grading it now", pending=True)
+    if entry and entry.get("status") == "error":
+        return StudentRow(name, NOT_GRADED, _note(entry, ""), pending=True)
+    return None
 
 
 def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], list[StudentRow]]:
@@ -147,6 +177,7 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
     submitted = _folders(course_root, "submitted", assignment)
     autograded = _folders(course_root, "autograded", assignment)
     batch = _batch_entries(course_root, assignment)
+    in_flight = inflight.markers(course_root, assignment)
     with Gradebook(f"sqlite:///{db}") as gb:
         try:
             record = gb.find_assignment(assignment)
@@ -161,6 +192,10 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
         names = sorted({s.id for s in gb.students} | submitted | autograded)
         rows = []
         for name in names:
+            pending = _pending_row(name, batch.get(name), in_flight.get(name, ""))
+            if pending is not None:
+                rows.append(pending)
+                continue
             try:
                 submission = gb.find_submission(assignment, name)
             except MissingEntry:
@@ -180,6 +215,9 @@ def read_gradebook(course_root: Path, assignment: str) -> tuple[list[Question], 
             if name not in autograded:
                 rows.append(StudentRow(name, NOT_GRADED, _note(batch.get(name), "autograde failed: "
                                        "not graded (see nbgrader's log for this submission)")))
+            elif any(g.cell_type == "code" for g in ungraded):   # autograding never finished
+                rows.append(StudentRow(name, INTERRUPTED, f"autograding did not finish, {REGRADE}",
+                                       pending=True))
             elif ungraded:
                 rows.append(StudentRow(name, NOT_GRADED, f"{len(ungraded)} cell(s) wait for "
                                        "manual grading", scores, **late))
@@ -202,7 +240,7 @@ def late_info(course_root: Path, assignment: str) -> dict[str, LateInfo]:
     """
     _, rows = read_gradebook(course_root, assignment)
     return {r.student: LateInfo(r.seconds_late, r.penalty, r.final)
-            for r in rows if r.status != MISSING}
+            for r in rows if r.status != MISSING and not r.pending}
 
 
 def _summary(assignment: str, questions: list[Question], rows: list[StudentRow]) -> dict:
@@ -237,9 +275,9 @@ def _summary(assignment: str, questions: list[Question], rows: list[StudentRow])
         "late": [{"student": r.student, "seconds_late": round(r.seconds_late, 1),
                   "late": late_text(r.seconds_late), "total": r.total,
                   "penalty": round(r.penalty, 4), "final": round(r.final, 4)}
-                 for r in rows if r.status != MISSING and r.seconds_late > 0],
-        "not_graded": [{"student": r.student, "status": r.status, "note": r.note}
-                       for r in rows if r.status != GRADED],
+                 for r in rows if r.status != MISSING and not r.pending and r.seconds_late > 0],
+        "not_graded": [{"student": r.student, "status": r.status, "note": r.note,
+                        "pending": r.pending} for r in rows if r.status != GRADED],
     }
 
 
@@ -247,18 +285,18 @@ def _write_csv(path: Path, questions: list[Question], rows: list[StudentRow]) ->
     several = len({q.notebook for q in questions}) > 1
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *(q.column(several) for q in questions), "total",
-                         "seconds_late", "late", "late_penalty", "final", "max_score",
-                         "status", "note"])
+        writer.writerow(for_csv_row(["student", *(q.column(several) for q in questions), "total",
+                                     "seconds_late", "late", "late_penalty", "final", "max_score",
+                                     "status", "note"]))
         max_score = sum(q.max_score for q in questions)
         for r in rows:
-            if r.status == MISSING or (r.status == NOT_GRADED and not r.scores):
+            if r.pending or r.status == MISSING or (r.status == NOT_GRADED and not r.scores):
                 cells = [""] * (len(questions) + 5)
             else:
                 cells = [f"{r.scores.get((q.notebook, q.grade_id), 0.0):g}" for q in questions]
                 cells += [f"{r.total:g}", f"{r.seconds_late:.0f}", late_text(r.seconds_late),
                           f"{r.penalty:g}", f"{r.final:g}"]
-            writer.writerow([r.student, *cells, f"{max_score:g}", r.status, r.note])
+            writer.writerow(for_csv_row([r.student, *cells, f"{max_score:g}", r.status, r.note]))
 
 
 def _fmt(value, pattern="{:.2f}") -> str:
@@ -282,11 +320,12 @@ def _write_markdown(path: Path, summary: dict, several_notebooks: bool) -> None:
     if summary["late"]:
         lines += ["", "Late submissions (penalty by the policy in `nbgrader_config.py`):", "",
                   "| student | late by | total | penalty | final |", "|---|---|---:|---:|---:|"]
-        lines += [f"| {s['student']} | {s['late']} | {s['total']:g} | {s['penalty']:g} | "
+        lines += [f"| {for_markdown(s['student'])} | {s['late']} | {s['total']:g} | {s['penalty']:g} | "
                   f"{s['final']:g} |" for s in summary["late"]]
     if summary["not_graded"]:
         lines += ["", "Not in the statistics:", ""]
-        lines += [f"- {s['student']}: {s['note'] or s['status']}" for s in summary["not_graded"]]
+        lines += [f"- {for_markdown(s['student'])}: {for_markdown(s['note'] or s['status'])}"
+                  for s in summary["not_graded"]]
     lines += ["", f"![histogram of final scores]({FILES['histogram']})", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 

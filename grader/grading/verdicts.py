@@ -1,4 +1,9 @@
-"""Hidden tests, run where the student cannot reach them: in the grader's own process.
+"""Hidden tests, run where the student cannot reach them: on the grader's side.
+
+A batch runs each test cell's hidden part in a process of its own, bounded in memory and
+time (:mod:`grader.grading.hidden_process`, which calls :meth:`HiddenTests.run_code`);
+:meth:`HiddenTests.run` runs one in the calling process (the tests of the course do).  A
+failure of the grader's own machinery is a :class:`GraderFault`, never a failed test.
 
 How a hidden test is written (the instructor's side)
 ----------------------------------------------------
@@ -41,20 +46,49 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import hmac
+import os
 import re
 import symtable
+import threading
 from typing import Any
 
 import numpy as np
-
-import threading
 
 from grader import i18n
 from grader.grading.remote import MISSING, Remote, Session, assign, modified, provide
 
 _current = threading.local()
+
+
+class GraderFault(RuntimeError):
+    """The grader's own machinery failed, not the student's code: the parse of a test, the
+    hidden tests' process, the interpreter (``SystemError``).  It never costs a point: the
+    notebook is not graded, the batch says so and grades the student again."""
+
+
+# CPython 3.11 shares the AST constructor's recursion counter between threads
+# (python/cpython#106905): two threads in ``ast.parse`` at once can raise "SystemError: AST
+# constructor recursion depth mismatch".  Every ``ast.parse`` of the grader goes through this
+# lock, and its results are kept (a batch parses each test cell once, not once per student).
+_AST_LOCK = threading.Lock()
+
+
+def _reset_ast_lock() -> None:   # a forked child has one thread: nobody holds the lock there
+    global _AST_LOCK
+    _AST_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_ast_lock)
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse(source)`` under :data:`_AST_LOCK`: for every module of the grader whose
+    parses can run on a grading thread (:mod:`grader.grading.misconceptions`...)."""
+    with _AST_LOCK:
+        return ast.parse(source)
 
 
 def current_session() -> Session:
@@ -78,7 +112,15 @@ def split(source: str) -> tuple[str, str]:
 
 
 def definitions(source: str) -> str:
-    """The imports, ``def``s, classes and ALL-CAPS assignments of ``source``, in order."""
+    """The imports, ``def``s, classes and ALL-CAPS assignments of ``source``, in order.
+
+    Thread-safe (parsed under :data:`_AST_LOCK`) and remembered per source."""
+    with _AST_LOCK:
+        return _definitions(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _definitions(source: str) -> str:
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -92,6 +134,19 @@ def definitions(source: str) -> str:
             if all(isinstance(t, ast.Name) and _CONSTANT.match(t.id) for t in targets):
                 kept.append(node)
     return "\n\n".join(ast.unparse(n) for n in kept)
+
+
+def hidden_code(cell_source: str) -> str:
+    """What runs in the grader for a test cell: the visible part's definitions, then the
+    hidden part ("" when the cell has no hidden part).  Raises :class:`GraderFault` when the
+    grader cannot read the cell (the parse is the grader's, not the student's)."""
+    try:
+        visible, hidden = split(cell_source)
+        if not hidden.strip():
+            return ""
+        return definitions(visible) + "\n\n" + hidden
+    except Exception as exc:
+        raise GraderFault(f"the grader could not read a test cell: {type(exc).__name__}: {exc}") from exc
 
 
 def global_names(code: str) -> set[str]:
@@ -134,6 +189,7 @@ class HiddenTests:
     """The grader's side of one notebook's tests for one submission."""
 
     language = "en"   # of the failure messages (the submission's notebook, notebook_language)
+    failure: BaseException | None = None   # what the last failed hidden part raised
 
     def __init__(self, locked_sources: list[str], key: int) -> None:
         self.ns: dict[str, Any] = {"__name__": "__hidden_tests__", "__builtins__": builtins,
@@ -153,16 +209,29 @@ class HiddenTests:
         return hidden_rng
 
     def run(self, cell_source: str, session: Session) -> tuple[bool, str, str]:
-        """Run the hidden part of a test cell: (passed, error name, message)."""
-        visible, hidden = split(cell_source)
-        if not hidden.strip():
+        """Run the hidden part of a test cell here: (passed, error name, message).
+
+        Raises :class:`GraderFault` when the grader itself fails (nothing is decided then).
+        A batch runs the hidden part in a process of its own instead
+        (:mod:`grader.grading.hidden_process`, which calls :meth:`run_code`)."""
+        code = hidden_code(cell_source)
+        if not code:
             return True, "", ""
-        code = definitions(visible) + "\n\n" + hidden
+        return self.run_code(code, session)
+
+    def run_code(self, code: str, session: Session) -> tuple[bool, str, str]:
+        """Run ``code`` (:func:`hidden_code`'s) against the student's names in ``session``."""
+        try:
+            wanted = sorted((global_names(code) | self.helper_names) - self.ns.keys())
+        except Exception as exc:
+            raise GraderFault(f"the grader could not read a hidden test: {type(exc).__name__}: "
+                              f"{exc}") from exc
         bound: dict[str, Any] = {}
-        self.failure: BaseException | None = None
+        self.failure = None
+        ended = True
         _current.session = session
         try:
-            for name in sorted((global_names(code) | self.helper_names) - self.ns.keys()):
+            for name in wanted:
                 value = session.lookup(name)
                 if value is not MISSING:
                     bound[name] = value
@@ -170,19 +239,27 @@ class HiddenTests:
             with i18n.using(self.language):   # a Chinese notebook's failures in Chinese
                 exec(compile(code, "<hidden tests>", "exec"), self.ns)  # noqa: S102 - the gradebook's code
             return True, "", ""
-        except Exception as exc:  # every failure of a hidden test costs its points
+        except GraderFault:
+            raise
+        except SystemError as exc:   # the interpreter's own failure, never the student's
+            raise GraderFault(f"the interpreter failed in a hidden test: {exc}") from exc
+        except Exception as exc:  # every other failure of a hidden test costs its points
             self.failure = exc    # for grader.grading.misconceptions (what was recognised)
             message = str(exc)
             if isinstance(exc, AssertionError):   # a hidden test's own `assert` message too
                 with i18n.using(self.language):
                     message = i18n.text(message)
             return False, type(exc).__name__, message or type(exc).__name__
+        except BaseException:     # a deadline: the process ends, no more calls
+            ended = False
+            raise
         finally:
             _current.session = None
             for name, value in bound.items():
                 if self.ns.get(name) is value:
                     del self.ns[name]
-            try:
-                session.release()
-            except Exception:
-                pass
+            if ended:
+                try:
+                    session.release()
+                except Exception:
+                    pass

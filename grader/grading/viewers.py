@@ -13,15 +13,21 @@ text into an action, so each gets its own escaping, applied where the text is wr
                   tab or a carriage return is prefixed with ``'`` so that it is read as
                   text, not a formula (``=HYPERLINK(...)``, ``@SUM(...)``, DDE); numbers stay
                   numbers; quoting is left to :mod:`csv`;
-``for_markdown``  text inside a Markdown document (``summary.md``): HTML is escaped and
-                  Markdown's own punctuation is backslash-escaped, so a file name cannot
-                  become a link, an image, a table cell or raw HTML;
-``for_html``      text inside an HTML document, attribute values included.
+``for_markdown``  text inside a line of a Markdown document (``summary.md``): HTML is
+                  escaped and the punctuation that means something mid-line is
+                  backslash-escaped, so a file name cannot become a link, an image, a table
+                  cell, emphasis or raw HTML;
+``for_html``      text inside an HTML document, attribute values included;
+``for_shell``     one word of a command line the grader suggests (``python -m grader accept
+                  ... FILE``): quoted for a POSIX shell, and printable -- a name with control
+                  characters is written in ``$'...'`` form, which the shell reads back as
+                  the very bytes (so a pasted command names the right file).
 """
 from __future__ import annotations
 
 import html
 import re
+import shlex
 import unicodedata
 from typing import Any
 
@@ -29,7 +35,11 @@ from typing import Any
 # LRM/RLM/ALM): everything that changes what a terminal does or the order text shows in.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# what changes inline Markdown (GFM) in the middle of a line: code, emphasis, links and
+# images, table cells, strikethrough; <, > and & are HTML-escaped after.  (Characters that
+# only matter at the start of a line -- "#", "-", "+", "1." -- stay as they are: the names
+# this escapes are never written at the start of one.)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!|~])")
 
 
 def _escape_char(match: re.Match) -> str:
@@ -69,3 +79,20 @@ def for_markdown(text: Any) -> str:
 def for_html(text: Any) -> str:
     """Text for an HTML element or a quoted attribute value."""
     return html.escape(for_terminal(text), quote=True)
+
+
+def for_shell(word: Any) -> str:
+    """``word`` quoted for a POSIX shell, with nothing unprintable in the quoted text."""
+    word = str(word)
+    if not _UNSAFE.search(word) and "\n" not in word:
+        return shlex.quote(word)
+    out = []
+    for ch in word:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _UNSAFE.match(ch) or ch == "\n":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"

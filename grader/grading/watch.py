@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from grader.grading.viewers import for_terminal
+
 MAX_ENTRIES = 1000   # a folder with more is summarised by its count (intake refuses it anyway)
 
 
@@ -105,8 +107,8 @@ class Watcher:
             results = self.grade(todo, source != self.canary_source)
             self.canary_source = source
         except Exception as exc:   # the whole batch: try these again later
-            self.out(f"watch: grading {', '.join(todo)} failed: {exc}; trying again in "
-                     f"{self.retry:.0f} s")
+            self.out(for_terminal(f"watch: grading {', '.join(todo)} failed: {exc}; trying again in "
+                                  f"{self.retry:.0f} s", keep_newlines=False))
             for s in todo:
                 self.retry_at[s] = now + self.retry
             return []
@@ -116,17 +118,22 @@ class Watcher:
             self.retry_at.pop(s, None)
         for r in results:
             score = "" if r.score is None else f" {r.score:g}/{r.max_score:g}"
-            why = f" ({r.reason})" if r.status == "failed" else ""
+            why = f" ({r.reason})" if r.status in ("failed", "error") else ""
             notes = f" [{'; '.join(r.notes)}]" if r.notes else ""
-            self.out(f"{time.strftime('%H:%M:%S')} {r.student}: {r.status}{score}{why}{notes}")
+            faults = (f" GRADER ERRORS: {'; '.join(r.grader_errors)}"
+                      if getattr(r, "grader_errors", None) else "")
+            self.out(for_terminal(f"{time.strftime('%H:%M:%S')} {r.student}: {r.status}{score}{why}"
+                                  f"{notes}{faults}", keep_newlines=False))
         graded = [r.student for r in results if r.status == "graded"]
         if graded:
             try:
                 for entry in self.feedback(graded):
-                    self.out(f"  {entry.student}: feedback "
-                             + (f"NOT written: {entry.problem}" if entry.problem else "written"))
+                    self.out(for_terminal(f"  {entry.student}: feedback "
+                                          + (f"NOT written: {entry.problem}" if entry.problem
+                                             else "written"), keep_newlines=False))
             except Exception as exc:
-                self.out(f"watch: feedback for {', '.join(graded)} failed: {exc}")
+                self.out(for_terminal(f"watch: feedback for {', '.join(graded)} failed: {exc}",
+                                      keep_newlines=False))
         return results
 
     def run(self, interval: float = 1.0, once: bool = False) -> None:
@@ -169,8 +176,8 @@ def main_loop(watcher: Watcher, interval: float, once: bool) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"watching {watcher.course / 'submitted'}/*/{watcher.assignment} "
-          f"(every {interval:g} s; Ctrl-C stops)", flush=True)
+    print(for_terminal(f"watching {watcher.course / 'submitted'}/*/{watcher.assignment} "
+                       f"(every {interval:g} s; Ctrl-C stops)"), flush=True)
     try:
         watcher.run(interval, once)
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """The wire format between the grader and a student's kernel: plain data only, no pickle.
 
-Hidden tests run in the grader's process and call the student's functions in the student's
+Hidden tests run on the grader's side and call the student's functions in the student's
 kernel (:mod:`grader.grading.remote`).  Values cross the boundary as JSON with tagged nodes::
 
     null / true / false           None and booleans

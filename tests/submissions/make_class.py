@@ -70,7 +70,7 @@ ANOMALY = {
     "two-notebooks": f"2 notebooks: graded {{nb}}; not graded: {SCRATCH}",
     "extra-files": "ignored (not part of the assignment): data.csv, figures/",
     "renamed": ("renamed notebook: found {renamed}, expected {nb}; if it is the student's "
-                "work: python -m grader accept {a} {student} '{renamed}'"),
+                "work: python -m grader accept -- {a} {student} '{renamed}'"),
     "no-notebook": "no notebook of this assignment: expected {nb}, found answers.txt",
     "empty": "empty submission: the folder holds no file",
     "symlink": "{nb} is a symbolic link",
