@@ -240,6 +240,11 @@ def test_only_the_kit_is_installed(kit_venv, edition):
         "grader", "kit_backend.py", "pyproject.toml"]
 
 
+# a blank question as the self-check lists it, in the notebook's language
+TODO_EN = r"^\S+\s+\d+ pts?\s+TODO\s+not attempted yet$"
+TODO_ZH = r"^\S+\s+\d+ 分\s+待做\s+还没有作答$"
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_an_exercise_in_a_kit_only_environment(kit_venv, edition, assignment, tmp_path):
     """The edition's exercise with answers filled in: exit 0, every question passes; each
@@ -269,7 +274,7 @@ def test_an_exercise_in_a_kit_only_environment(kit_venv, edition, assignment, tm
         tests = [c for c in nbformat.read(original, as_version=4).cells
                  if selfcheck.is_test_cell(c)]
         todo = [line for line in proc.stdout.splitlines()
-                if re.match(r"^\S+\s+\d+ pts?\s+TODO\s+not attempted yet$", line)]
+                if re.match(TODO_ZH if original.name.endswith(".zh.ipynb") else TODO_EN, line)]
         assert tests and [line.split()[0] for line in todo] == [
             c.metadata.nbgrader.grade_id for c in tests], proc.stdout
         assert "WARNING" not in proc.stdout
