@@ -69,9 +69,11 @@ def make(inspection, source: str) -> dict[str, str]:
             "source": source, "grader": grader_hash()}
 
 
-def read(folder: Path) -> dict:
+def read(folder: Path, name: str = FILE) -> dict:
+    """The JSON object the grader keeps beside a graded notebook (``name`` in ``folder``:
+    this fingerprint, or another sidecar), or {} when it is missing or not an object."""
     try:
-        data = json.loads((Path(folder) / FILE).read_text(encoding="utf-8"))
+        data = json.loads((Path(folder) / name).read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

@@ -183,11 +183,7 @@ def notebook_entry(executor) -> dict:
 # -- after nbgrader saved the grades ----------------------------------------------------------
 
 def read(folder: Path) -> dict:
-    try:
-        data = json.loads((Path(folder) / FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return fingerprint.read(folder, FILE)
 
 
 def _write(folder: Path, data: dict) -> None:
