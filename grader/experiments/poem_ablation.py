@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -36,8 +35,8 @@ import numpy as np
 
 from grader.data.poetry import COMMA, EOS, Poetry, load_poetry
 from grader.experiments import poem_measures as pm
-from grader.experiments.poems import (OPENINGS, TRAINING, poem_log_probs, poem_rows, sample_poems,
-                                      train)
+from grader.experiments.poems import (OPENINGS, TRAINING, command_line, poem_log_probs, poem_rows,
+                                      sample_poems, train, write_result)
 from grader.reference.layer import load_params, save_params
 from grader.reference.rnnlm import LstmRnnlm, evaluate_perplexity
 
@@ -147,8 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params-dir", metavar="DIR", default=None,
                         help="save the trained weights there, or load them if present")
     args = parser.parse_args(argv)
-    command = "python -m grader.experiments.poem_ablation " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = command_line("grader.experiments.poem_ablation", argv)
     try:
         poetry = load_poetry(args.data_dir)
     except (OSError, ValueError) as exc:
@@ -158,10 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  temperature=args.temperature,
                  params_dir=Path(args.params_dir) if args.params_dir else None,
                  printer=lambda r: print(json.dumps(r, ensure_ascii=False), flush=True))
-    result["command"] = command
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_result(Path(args.out), result, command)
     return 0
 
 

@@ -405,6 +405,19 @@ def write_and_measure(model, poetry: Poetry, *, seed: int = 0, show: int = 3, me
             "samples": shown, "free": free, "opened": opened, "corpus": corpus}
 
 
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """The command that reruns this experiment, as the results file records it."""
+    return f"python -m {module} " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+
+
+def write_result(out: Path, result: dict, command: str) -> None:
+    """``result`` with the ``command`` that made it, as JSON in ``out`` (book/results/)."""
+    result["command"] = command
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.experiments.poems",
                                      description=__doc__.splitlines()[0])
@@ -422,8 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", metavar="FILE", default=None, help="also save the weights")
     parser.add_argument("--progress", action="store_true", help="tqdm progress bars")
     args = parser.parse_args(argv)
-    command = "python -m grader.experiments.poems " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = command_line("grader.experiments.poems", argv)
     try:
         poetry = load_poetry(args.data_dir)
     except (OSError, ValueError) as exc:
@@ -433,10 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  hidden=args.hidden, lr=args.lr,
                  params_path=Path(args.params) if args.params else None, progress=args.progress,
                  printer=lambda r: print(json.dumps(r, ensure_ascii=False), flush=True))
-    result["command"] = command
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    write_result(Path(args.out), result, command)
     return 0
 
 
